@@ -1,0 +1,50 @@
+"""Metadata store port (L1): runs, lineage, registry records, events, decisions and audit, in SQL.
+
+SQLite (WAL) is the embedded default; PostgreSQL is the scale-out backend. Both run the same code and the
+same conformance suite (:mod:`ctml.testing.meta`).
+"""
+
+from ctml.meta._engine import schema_status
+from ctml.meta._models import ANY_REVISION
+from ctml.meta._records import (
+    AliasMove,
+    AliasTarget,
+    App,
+    ArtifactRef,
+    AuditEntry,
+    DatasetVersion,
+    Decision,
+    Edge,
+    Event,
+    MetricPoint,
+    Model,
+    ModelVersion,
+    Node,
+    Run,
+    Step,
+)
+from ctml.meta._runs import Metric
+from ctml.meta._store import MetaStore, open_meta
+
+__all__ = [
+    "ANY_REVISION",
+    "AliasMove",
+    "AliasTarget",
+    "App",
+    "ArtifactRef",
+    "AuditEntry",
+    "DatasetVersion",
+    "Decision",
+    "Edge",
+    "Event",
+    "MetaStore",
+    "Metric",
+    "MetricPoint",
+    "Model",
+    "ModelVersion",
+    "Node",
+    "Run",
+    "Step",
+    "open_meta",
+    "schema_status",
+]

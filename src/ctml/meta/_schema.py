@@ -1,0 +1,267 @@
+"""The metadata schema: one SQLAlchemy ``MetaData`` shared by the store and its Alembic migrations.
+
+Times are integer Unix milliseconds (``*_ms``): they sort, compare and index the same on SQLite and PostgreSQL.
+JSON documents are stored as text written by :func:`ctml.hashing.canonical_json`, so equal documents are equal
+strings on every backend.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = ["METADATA"]
+
+METADATA = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = String(32)
+NAME = String(255)
+
+apps = Table(
+    "apps",
+    METADATA,
+    Column("name", NAME, primary_key=True),
+    Column("spec", Text, nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    METADATA,
+    Column("id", ID, primary_key=True),
+    Column("app", NAME, nullable=True),
+    Column("name", NAME, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("actor", NAME, nullable=False),
+    Column("parent_id", ID, nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("ended_ms", BigInteger, nullable=True),
+    Column("code_fingerprint", String(64), nullable=True),
+    Column("git_commit", String(64), nullable=True),
+    Column("environment", Text, nullable=True),
+    Column("seed", BigInteger, nullable=True),
+    Column("error", Text, nullable=True),
+    Index("ix_runs_app_created", "app", "created_ms"),
+    Index("ix_runs_created", "created_ms"),
+)
+
+steps = Table(
+    "steps",
+    METADATA,
+    Column("id", ID, primary_key=True),
+    Column("run_id", ID, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("name", NAME, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempt", Integer, nullable=False, default=1),
+    Column("started_ms", BigInteger, nullable=False),
+    Column("ended_ms", BigInteger, nullable=True),
+    Column("cache_key", String(64), nullable=True),
+    Column("cached", Boolean, nullable=False, default=False),
+    Column("error", Text, nullable=True),
+    Index("ix_steps_run", "run_id", "started_ms"),
+)
+
+params = Table(
+    "params",
+    METADATA,
+    Column("run_id", ID, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", NAME, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+metrics = Table(
+    "metrics",
+    METADATA,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("run_id", ID, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("key", NAME, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Index("ix_metrics_run_key", "run_id", "key", "step"),
+)
+
+latest_metrics = Table(
+    "latest_metrics",
+    METADATA,
+    Column("run_id", ID, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", NAME, primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Index("ix_latest_metrics_key_value", "key", "value"),
+)
+
+tags = Table(
+    "tags",
+    METADATA,
+    Column("entity_kind", String(32), primary_key=True),
+    Column("entity_id", NAME, primary_key=True),
+    Column("key", NAME, primary_key=True),
+    Column("value", Text, nullable=False),
+    Index("ix_tags_key_value", "entity_kind", "key"),
+)
+
+artifacts = Table(
+    "artifacts",
+    METADATA,
+    Column("id", ID, primary_key=True),
+    Column("run_id", ID, ForeignKey("runs.id", ondelete="CASCADE"), nullable=True),
+    Column("step_id", ID, nullable=True),
+    Column("name", NAME, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("media_type", String(128), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_artifacts_run", "run_id", "name"),
+    Index("ix_artifacts_digest", "digest"),
+)
+
+dataset_versions = Table(
+    "dataset_versions",
+    METADATA,
+    Column("id", ID, primary_key=True),
+    Column("dataset", NAME, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("artifact_digest", String(64), nullable=True),
+    Column("rows", BigInteger, nullable=False),
+    Column("schema", Text, nullable=True),
+    Column("profile", Text, nullable=True),
+    Column("source", Text, nullable=True),
+    Column("time_min", String(64), nullable=True),
+    Column("time_max", String(64), nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    UniqueConstraint("dataset", "version", name="uq_dataset_versions_dataset_version"),
+    UniqueConstraint("dataset", "digest", name="uq_dataset_versions_dataset_digest"),
+)
+
+models = Table(
+    "models",
+    METADATA,
+    Column("name", NAME, primary_key=True),
+    Column("app", NAME, nullable=True),
+    Column("description", Text, nullable=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("next_version", Integer, nullable=False, default=1),
+)
+
+model_versions = Table(
+    "model_versions",
+    METADATA,
+    Column("id", ID, primary_key=True),
+    Column("model", NAME, ForeignKey("models.name", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("run_id", ID, nullable=True),
+    Column("artifact_digest", String(64), nullable=True),
+    Column("flavor", String(64), nullable=True),
+    Column("metrics", Text, nullable=True),
+    Column("meta", Text, nullable=True),
+    Column("actor", NAME, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    UniqueConstraint("model", "version", name="uq_model_versions_model_version"),
+    Index("ix_model_versions_run", "run_id"),
+)
+
+aliases = Table(
+    "aliases",
+    METADATA,
+    Column("model", NAME, ForeignKey("models.name", ondelete="CASCADE"), primary_key=True),
+    Column("alias", NAME, primary_key=True),
+    Column("version", Integer, nullable=True),
+    Column("revision", Integer, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+alias_history = Table(
+    "alias_history",
+    METADATA,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("model", NAME, nullable=False),
+    Column("alias", NAME, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("from_version", Integer, nullable=True),
+    Column("to_version", Integer, nullable=True),
+    Column("actor", NAME, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    UniqueConstraint("model", "alias", "revision", name="uq_alias_history_model_alias_revision"),
+)
+
+lineage_edges = Table(
+    "lineage_edges",
+    METADATA,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("src_kind", String(32), nullable=False),
+    Column("src_id", NAME, nullable=False),
+    Column("dst_kind", String(32), nullable=False),
+    Column("dst_id", NAME, nullable=False),
+    Column("relation", String(64), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    UniqueConstraint("src_kind", "src_id", "dst_kind", "dst_id", "relation", name="uq_lineage_edges_all"),
+    Index("ix_lineage_dst", "dst_kind", "dst_id"),
+)
+
+events = Table(
+    "events",
+    METADATA,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("id", NAME, nullable=False, unique=True),
+    Column("kind", String(64), nullable=False),
+    Column("app", NAME, nullable=True),
+    Column("payload", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_events_app_kind", "app", "kind"),
+)
+
+decisions = Table(
+    "decisions",
+    METADATA,
+    Column("id", ID, primary_key=True),
+    Column("app", NAME, nullable=True),
+    Column("kind", String(64), nullable=False),
+    Column("outcome", String(64), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("evidence", Text, nullable=False),
+    Column("run_id", ID, nullable=True),
+    Column("model", NAME, nullable=True),
+    Column("version", Integer, nullable=True),
+    Column("actor", NAME, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_decisions_app_created", "app", "created_ms"),
+)
+
+audit_log = Table(
+    "audit_log",
+    METADATA,
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("actor", NAME, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("entity_kind", String(32), nullable=False),
+    Column("entity_id", NAME, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Index("ix_audit_entity", "entity_kind", "entity_id"),
+)
