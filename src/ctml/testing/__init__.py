@@ -1,0 +1,1 @@
+"""Public conformance suites: the checks every backend of a ctml port must pass."""
