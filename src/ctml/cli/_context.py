@@ -11,6 +11,7 @@ from ctml.workspace import Workspace
 
 __all__ = ["State", "make_state", "pass_state"]
 
+
 class State:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -27,10 +27,7 @@ def list_models(state: State, app: str | None, as_json: bool) -> None:
     entries = [(model, count, repo.aliases(model.name)) for model, count in found]
     if as_json:
         emit_json(
-            [
-                {"model": m, "versions": n, "aliases": {a.alias: a.version for a in aliases}}
-                for m, n, aliases in entries
-            ]
+            [{"model": m, "versions": n, "aliases": {a.alias: a.version for a in aliases}} for m, n, aliases in entries]
         )
         return
     table(
@@ -84,7 +81,14 @@ def show_model(state: State, model: str, limit: int, as_json: bool) -> None:
             f"{model}: alias history (newest first)",
             ["when", "alias", "move", "rev", "by", "why"],
             [
-                (when(h.at), h.alias, f"v{h.from_version or '-'} -> v{h.to_version or '-'}", h.revision, h.actor, h.reason)
+                (
+                    when(h.at),
+                    h.alias,
+                    f"v{h.from_version or '-'} -> v{h.to_version or '-'}",
+                    h.revision,
+                    h.actor,
+                    h.reason,
+                )
                 for h in history
             ],
         )

@@ -75,7 +75,9 @@ def show_run(state: State, run_id: str, as_json: bool) -> None:
         return
     click.echo(f"Run {run.id}  {run.name}  [{run.status}]")
     click.echo(f"  app: {run.app or '-'}   kind: {run.kind}   actor: {run.actor}")
-    click.echo(f"  created: {when(run.created_at)}   ended: {when(run.ended_at) or '-'}   duration: {seconds(run.duration_s)}")
+    click.echo(
+        f"  created: {when(run.created_at)}   ended: {when(run.ended_at) or '-'}   duration: {seconds(run.duration_s)}"
+    )
     if run.git_commit or run.code_fingerprint or run.seed is not None:
         click.echo(f"  git: {run.git_commit or '-'}   code: {run.code_fingerprint or '-'}   seed: {run.seed}")
     if run.params:

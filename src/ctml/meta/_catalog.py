@@ -85,8 +85,9 @@ class DatasetRepo(Repo):
                 latest = conn.execute(
                     select(func.max(dataset_versions.c.version)).where(dataset_versions.c.dataset == dataset)
                 ).scalar()
+                version_id = new_id(now)
                 row = {
-                    "id": new_id(now),
+                    "id": version_id,
                     "dataset": dataset,
                     "version": int(latest or 0) + 1,
                     "digest": digest,
@@ -108,7 +109,7 @@ class DatasetRepo(Repo):
                                 "src_kind": "dataset_version",
                                 "src_id": parent,
                                 "dst_kind": "dataset_version",
-                                "dst_id": row["id"],
+                                "dst_id": version_id,
                                 "relation": "derived",
                                 "created_ms": now_ms,
                             }
@@ -120,7 +121,7 @@ class DatasetRepo(Repo):
             if found is None:
                 raise
             return found, False
-        return self.get(row["id"]), True
+        return self.get(version_id), True
 
     def get(self, version_id: str) -> DatasetVersion:
         with self._read() as conn:
@@ -149,7 +150,9 @@ class DatasetRepo(Repo):
     def _find(self, dataset: str, digest: str) -> DatasetVersion | None:
         with self._read() as conn:
             row = conn.execute(
-                select(dataset_versions).where(dataset_versions.c.dataset == dataset, dataset_versions.c.digest == digest)
+                select(dataset_versions).where(
+                    dataset_versions.c.dataset == dataset, dataset_versions.c.digest == digest
+                )
             ).first()
         return None if row is None else _dataset(row)
 

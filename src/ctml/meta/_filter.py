@@ -64,11 +64,7 @@ def parse_filter(text: str) -> list[Clause]:
             key = key[1:-1]
         field = f"{prefix.lower()}.{key}" if key else prefix.lower()
         raw = match["value"]
-        value: str | float
-        if raw[0] in "'\"":
-            value = re.sub(r"\\(.)", r"\1", raw[1:-1])
-        else:
-            value = float(raw)
+        value: str | float = re.sub(r"\\(.)", r"\1", raw[1:-1]) if raw[0] in "'\"" else float(raw)
         op = match["op"].lower()
         if field.startswith("metrics.") and (isinstance(value, str) or op == "like"):
             raise ConfigError(f"{field} is numeric: compare it with a number, not {raw} (in {text!r}).")

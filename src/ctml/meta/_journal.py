@@ -77,7 +77,9 @@ class DecisionRepo(Repo):
         }
         with self._write() as conn:
             conn.execute(insert(decisions), [row])
-            write_audit(conn, self._now_ms(), actor, f"decision.{kind}", "decision", decision.id, summary, {"outcome": outcome})
+            write_audit(
+                conn, self._now_ms(), actor, f"decision.{kind}", "decision", decision.id, summary, {"outcome": outcome}
+            )
         return decision
 
     def list(
@@ -114,7 +116,13 @@ class AuditRepo(Repo):
     """Who did what, when and why. Registry moves and decisions write here in their own transaction."""
 
     def record(
-        self, actor: str, action: str, entity_kind: str, entity_id: str, reason: str = "", detail: JSONObject | None = None
+        self,
+        actor: str,
+        action: str,
+        entity_kind: str,
+        entity_id: str,
+        reason: str = "",
+        detail: JSONObject | None = None,
     ) -> None:
         with self._write() as conn:
             write_audit(conn, self._now_ms(), actor, action, entity_kind, entity_id, reason, detail or {})

@@ -66,9 +66,7 @@ class ModelRepo(Repo):
         now = self._clock.now()
         now_ms = int(now.timestamp() * 1000)
         with self._write() as conn:
-            held = conn.execute(
-                select(models.c.next_version).where(models.c.name == model).with_for_update()
-            ).scalar()
+            held = conn.execute(select(models.c.next_version).where(models.c.name == model).with_for_update()).scalar()
             if held is None:
                 try:
                     with conn.begin_nested():
@@ -160,22 +158,6 @@ class ModelRepo(Repo):
         with self._read() as conn:
             return [_version(row) for row in conn.execute(query)]
 
-    def list(self, *, app: str | None = None) -> list[tuple[Model, int]]:
-        """Every model with its number of versions."""
-        count = (
-            select(func.count())
-            .select_from(model_versions)
-            .where(model_versions.c.model == models.c.name)
-            .scalar_subquery()
-        )
-        query = select(models, count.label("n")).order_by(models.c.name)
-        if app is not None:
-            query = query.where(models.c.app == app)
-        with self._read() as conn:
-            return [
-                (Model(r.name, r.app, r.description, must_ms(r.created_ms)), int(r.n)) for r in conn.execute(query)
-            ]
-
     def set_alias(
         self,
         model: str,
@@ -203,9 +185,7 @@ class ModelRepo(Repo):
                     ) from None
         raise ConflictError(f"Could not move alias {model}@{alias}: too many concurrent writers.")
 
-    def _move(
-        self, model: str, alias: str, version: int | None, expected: int, actor: str, reason: str
-    ) -> AliasTarget:
+    def _move(self, model: str, alias: str, version: int | None, expected: int, actor: str, reason: str) -> AliasTarget:
         now = self._clock.now()
         now_ms = int(now.timestamp() * 1000)
         with self._write() as conn:
@@ -271,7 +251,9 @@ class ModelRepo(Repo):
         return AliasTarget(model, alias, row.version, row.revision, must_ms(row.updated_ms))
 
     def aliases(self, model: str) -> list[AliasTarget]:
-        query = select(aliases).where(aliases.c.model == model, aliases.c.version.is_not(None)).order_by(aliases.c.alias)
+        query = (
+            select(aliases).where(aliases.c.model == model, aliases.c.version.is_not(None)).order_by(aliases.c.alias)
+        )
         with self._read() as conn:
             return [
                 AliasTarget(model, r.alias, r.version, r.revision, must_ms(r.updated_ms)) for r in conn.execute(query)
@@ -296,8 +278,22 @@ class ModelRepo(Repo):
         current = self.get_alias(model, alias).version
         for move in self.alias_history(model, alias):
             if move.from_version is not None and move.from_version != current:
-                return move.from_version
+                return int(move.from_version)
         return None
+
+    def list(self, *, app: str | None = None) -> list[tuple[Model, int]]:
+        """Every model with its number of versions."""
+        count = (
+            select(func.count())
+            .select_from(model_versions)
+            .where(model_versions.c.model == models.c.name)
+            .scalar_subquery()
+        )
+        query = select(models, count.label("n")).order_by(models.c.name)
+        if app is not None:
+            query = query.where(models.c.app == app)
+        with self._read() as conn:
+            return [(Model(r.name, r.app, r.description, must_ms(r.created_ms)), int(r.n)) for r in conn.execute(query)]
 
 
 def _version(row: Any) -> ModelVersion:

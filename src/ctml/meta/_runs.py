@@ -123,9 +123,7 @@ class RunRepo(Repo):
         with self._write() as conn:
             self._require_open(conn, run_id)
             conn.execute(
-                update(runs)
-                .where(runs.c.id == run_id)
-                .values(status=final.value, ended_ms=self._now_ms(), error=error)
+                update(runs).where(runs.c.id == run_id).values(status=final.value, ended_ms=self._now_ms(), error=error)
             )
 
     def get(self, run_id: str) -> Run:
@@ -189,8 +187,7 @@ class RunRepo(Repo):
             column = _ORDER_COLUMNS[field]
         else:
             raise ConfigError(
-                f"Cannot order runs by {field!r}. Use created, ended, name or metrics.KEY, "
-                "followed by asc or desc."
+                f"Cannot order runs by {field!r}. Use created, ended, name or metrics.KEY, followed by asc or desc."
             )
         ordered = column.desc().nulls_last() if direction == "desc" else column.asc().nulls_last()
         return query.order_by(ordered, runs.c.id.desc() if direction == "desc" else runs.c.id.asc())
@@ -212,7 +209,7 @@ class RunRepo(Repo):
     ) -> None:
         if new_params:
             self._log_params(conn, run_id, new_params)
-        rows = []
+        rows: list[dict[str, Any]] = []
         now = self._now_ms()
         for metric in new_metrics:
             value = float(metric.value)
@@ -256,9 +253,7 @@ class RunRepo(Repo):
         wanted = {_key("param", k): _param_text(v) for k, v in new_params.items()}
         stmt = self._upsert(params).on_conflict_do_nothing(index_elements=["run_id", "key"])
         conn.execute(stmt, [{"run_id": run_id, "key": k, "value": v} for k, v in wanted.items()])
-        stored = dict(
-            conn.execute(select(params.c.key, params.c.value).where(params.c.run_id == run_id)).tuples().all()
-        )
+        stored = dict(conn.execute(select(params.c.key, params.c.value).where(params.c.run_id == run_id)).all())
         clashes = {k: (stored[k], v) for k, v in wanted.items() if stored.get(k) != v}
         if clashes:
             key, (old, new) = next(iter(clashes.items()))
@@ -426,8 +421,6 @@ class ArtifactRepo(Repo):
             query = query.where(artifacts.c.digest == digest)
         with self._read() as conn:
             return [
-                ArtifactRef(
-                    r.id, r.run_id, r.step_id, r.name, r.digest, r.size, r.media_type, must_ms(r.created_ms)
-                )
+                ArtifactRef(r.id, r.run_id, r.step_id, r.name, r.digest, r.size, r.media_type, must_ms(r.created_ms))
                 for r in conn.execute(query)
             ]

@@ -47,9 +47,7 @@ class Repo:
 
     def _unavailable(self, exc: OperationalError) -> BackendUnavailableError:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-        return BackendUnavailableError(
-            f"The metadata store at {describe_url(str(self._engine.url))} failed: {reason}."
-        )
+        return BackendUnavailableError(f"The metadata store at {describe_url(str(self._engine.url))} failed: {reason}.")
 
     def _upsert(self, table: Table) -> Any:
         """``INSERT`` that can take ``on_conflict_do_update`` on both SQLite and PostgreSQL."""
