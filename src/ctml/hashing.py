@@ -25,7 +25,7 @@ _CHUNK = 1 << 20
 
 def is_digest(value: str) -> bool:
     """Whether ``value`` is a lowercase hex sha256 digest."""
-    return bool(DIGEST_RE.match(value))
+    return bool(DIGEST_RE.fullmatch(value))
 
 
 def sha256_bytes(data: bytes) -> str:

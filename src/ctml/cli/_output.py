@@ -17,7 +17,10 @@ __all__ = ["console", "emit_json", "jsonable", "table"]
 
 
 def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    stream = sys.stderr if stderr else sys.stdout
+    # Piped output is read by people in logs and by grep: do not fold it to 80 columns.
+    width = None if stream.isatty() else 200
+    return Console(file=stream, highlight=False, soft_wrap=False, width=width)
 
 
 def jsonable(value: Any) -> Any:
@@ -51,8 +54,8 @@ def seconds(value: float | None) -> str:
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     grid = Table(title=title, title_justify="left", show_edge=False, header_style="bold")
-    for column in columns:
-        grid.add_column(column, overflow="fold")
+    for index, column in enumerate(columns):
+        grid.add_column(column, overflow="fold", no_wrap=index == 0)
     for row in rows:
         grid.add_row(*("" if cell is None else str(cell) for cell in row))
     console().print(grid)

@@ -58,8 +58,7 @@ class LocalArtifactStore:
         raw = os.fspath(root)
         if not raw:
             raise ConfigError(
-                "The local artifact store needs a directory, as a path or a file:///abs/path URL. "
-                "Got an empty string."
+                "The local artifact store needs a directory, as a path or a file:///abs/path URL. Got an empty string."
             )
         self._root = _path_from_url(raw) if raw.startswith("file:") else Path(raw).expanduser().absolute()
 
@@ -150,9 +149,7 @@ def _path_from_url(url: str) -> Path:
             f"part is {parts.netloc!r}; did you mean 'file:///{parts.netloc}{parts.path}' (three slashes)?"
         )
     if not parts.path.startswith("/"):
-        raise ConfigError(
-            f"A local artifact store URL needs an absolute path, like file:///srv/ctml. Got {url!r}."
-        )
+        raise ConfigError(f"A local artifact store URL needs an absolute path, like file:///srv/ctml. Got {url!r}.")
     return Path(url2pathname(parts.path)).absolute()
 
 

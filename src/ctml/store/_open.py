@@ -43,9 +43,7 @@ def open_store(url: str, **options: Any) -> ArtifactStore:
     ``max_attempts``, ``key`` and ``secret``; a local directory takes none.
     """
     if not url:
-        raise ConfigError(
-            "The artifact store URL is empty. Give a directory, file:///abs/path or s3://bucket/prefix."
-        )
+        raise ConfigError("The artifact store URL is empty. Give a directory, file:///abs/path or s3://bucket/prefix.")
     match = _SCHEME.match(url)
     scheme = match.group(1).lower() if match else "file"
     target = BACKENDS.get(scheme)

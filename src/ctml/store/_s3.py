@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import inspect
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -41,6 +42,7 @@ __all__ = ["S3ArtifactStore"]
 
 _MIN_PART = 5 * 2**20  # S3's smallest multipart part
 _DEFAULT_BLOCK = 16 * 2**20
+_FSSPEC_OPTIONS = {"skip_instance_cache", "use_listings_cache", "listings_expiry_time", "max_paths"}
 
 
 class S3ArtifactStore:
@@ -86,9 +88,10 @@ class S3ArtifactStore:
                 f"The 'max_attempts' parameter of S3ArtifactStore must be an int >= 1. Got {max_attempts}."
             )
         s3fs = _import_s3fs()
+        _reject_unknown_options(s3fs, storage_options)
         options = dict(storage_options)
         self._endpoint = _resolve_endpoint(endpoint_url, options, os.environ if environ is None else environ)
-        if self._endpoint is not None and "endpoint_url" not in options.get("client_kwargs", {}):
+        if self._endpoint is not None and "endpoint_url" not in (options.get("client_kwargs") or {}):
             options["endpoint_url"] = self._endpoint
         config = dict(options.pop("config_kwargs", None) or {})
         if connect_timeout is not None:
@@ -268,9 +271,7 @@ def _parse_url(url: str) -> tuple[str, str]:
     return bucket, prefix.strip("/")
 
 
-def _resolve_endpoint(
-    explicit: str | None, options: dict[str, Any], environ: Mapping[str, str]
-) -> str | None:
+def _resolve_endpoint(explicit: str | None, options: dict[str, Any], environ: Mapping[str, str]) -> str | None:
     candidates = (
         explicit,
         options.pop("endpoint_url", None),
@@ -279,6 +280,23 @@ def _resolve_endpoint(
         environ.get("AWS_ENDPOINT_URL"),
     )
     return next((str(value) for value in candidates if value), None)
+
+
+def _reject_unknown_options(s3fs: Any, options: Mapping[str, Any]) -> None:
+    """Refuse a misspelt option now, rather than as a TypeError from aiobotocore at the first request."""
+    session = importlib.import_module("aiobotocore.session").AioSession
+    known = (
+        set(inspect.signature(s3fs.S3FileSystem.__init__).parameters)
+        | set(inspect.signature(session.__init__).parameters)  # s3fs passes the rest to the session
+        | _FSSPEC_OPTIONS
+    ) - {"self", "kwargs"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ConfigError(
+            f"The S3 artifact store does not take the option(s) {', '.join(map(repr, unknown))}. It takes "
+            "endpoint_url, connect_timeout, max_attempts, block_size, environ, and the options of "
+            f"s3fs.S3FileSystem: {', '.join(sorted(known))}."
+        )
 
 
 def _import_s3fs() -> Any:

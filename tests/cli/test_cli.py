@@ -1,0 +1,114 @@
+"""The CLI over a populated store: readable tables, --json, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ctml.cli import cli
+from ctml.config import Settings
+from ctml.meta import Metric
+from ctml.workspace import Workspace
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    settings = Settings.local(tmp_path / "ct", actor="ana")
+    with Workspace.open(settings) as ws:
+        version, _ = ws.meta.datasets.add_version("elec2", "d" * 64, 100)
+        with ws.tracker.start_run("train", app="elec2", params={"C": 1.0}, seed=7, capture=False) as run:
+            run.log_batch(metrics=[Metric("accuracy", 0.7, 0), Metric("accuracy", 0.8, 1)])
+            run.log_artifact("model.pkl", b"weights")
+        ws.meta.lineage.add(ws_node("dataset_version", version.id), ws_node("run", run.id), "input")
+        v1 = ws.registry.register("elec2", b"m1", app="elec2", run_id=run.id, datasets=[version.id])
+        ws.registry.register("elec2", b"m2", app="elec2", run_id=run.id)
+        ws.registry.promote("elec2", v1.version, reason="first model")
+        ws.meta.decisions.record("gate", "promote", "v1 beat the floor", {"accuracy": 0.8}, app="elec2", run_id=run.id)
+    return tmp_path / "ct"
+
+
+def ws_node(kind: str, ident: str):  # type: ignore[no-untyped-def]
+    from ctml.meta import Node
+
+    return Node(kind, ident)
+
+
+def invoke(home: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--home", str(home), *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_help_lists_the_verbs() -> None:
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for verb in ("runs", "models", "lineage", "demo", "bench", "db"):
+        assert verb in result.stdout
+
+
+def test_runs_list_and_show(home: Path) -> None:
+    code, out, _ = invoke(home, "runs", "list")
+    assert code == 0
+    assert "train" in out and "accuracy=0.8" in out
+    code, out, _ = invoke(home, "runs", "list", "--json", "--filter", "metrics.accuracy > 0.75")
+    assert code == 0
+    runs = json.loads(out)
+    assert len(runs) == 1 and runs[0]["params"] == {"C": "1.0"} and runs[0]["seed"] == 7
+    code, out, _ = invoke(home, "runs", "list", "--json", "--filter", "metrics.accuracy > 0.9")
+    assert json.loads(out) == []
+    run_id = runs[0]["id"]
+    code, out, _ = invoke(home, "runs", "show", run_id)
+    assert code == 0
+    assert "model.pkl" in out and "v1 beat the floor" in out and "model_version:elec2/1" in out
+    code, out, _ = invoke(home, "runs", "show", run_id, "--json")
+    shown = json.loads(out)
+    assert shown["run"]["metrics"] == {"accuracy": 0.8}
+    assert shown["decisions"][0]["outcome"] == "promote"
+    assert "model_version:elec2/2" in shown["outputs"]
+
+
+def test_models_list_show_alias(home: Path) -> None:
+    code, out, _ = invoke(home, "models", "list", "--json")
+    assert code == 0
+    assert json.loads(out)[0]["aliases"] == {"champion": 1}
+    code, out, _ = invoke(home, "models", "alias", "elec2", "champion", "2", "--reason", "better", "--expect-revision", "1")
+    assert code == 0 and "v2" in out
+    code, out, err = invoke(home, "models", "alias", "elec2", "champion", "1", "--expect-revision", "1")
+    assert code == 2
+    assert "revision 2" in err and "Traceback" not in err
+    code, out, _ = invoke(home, "models", "show", "elec2")
+    assert "alias history" in out and "better" in out and "v1 -> v2" in out
+    code, out, _ = invoke(home, "models", "show", "elec2", "--json")
+    history = json.loads(out)["alias_history"]
+    assert [h["to_version"] for h in history] == [2, 1]
+
+
+def test_lineage_both_ways(home: Path) -> None:
+    code, out, _ = invoke(home, "lineage", "elec2@champion", "--json")
+    assert code == 0
+    edges = json.loads(out)["edges"]
+    kinds = {e["src"]["kind"] for e in edges}
+    assert {"run", "dataset_version"} <= kinds
+    dataset_id = next(e["src"]["id"] for e in edges if e["src"]["kind"] == "dataset_version")
+    code, out, _ = invoke(home, "lineage", f"dataset:{dataset_id}", "--down", "--json")
+    reached = {e["dst"]["id"] for e in json.loads(out)["edges"]}
+    assert {"elec2/1", "elec2/2"} <= reached
+
+
+def test_db_status(home: Path) -> None:
+    code, out, _ = invoke(home, "db", "status", "--json")
+    status = json.loads(out)
+    assert code == 0 and status["up_to_date"] is True
+
+
+def test_errors_are_one_line_with_exit_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--meta-url", "mysql://x/y", "runs", "list"])
+    assert result.exit_code == 2
+    assert "Unknown metadata store URL scheme 'mysql'" in result.stderr
+    assert "Traceback" not in result.stderr
+    code, _, err = invoke(tmp_path / "empty", "runs", "show", "NOPE")
+    assert code == 2 and "No run with id 'NOPE'" in err
+    code, _, err = invoke(tmp_path / "empty", "runs", "list", "--filter", "metrics.acc >> 1")
+    assert code == 2 and "Cannot read the filter clause" in err
