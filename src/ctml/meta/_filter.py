@@ -32,7 +32,10 @@ _TOKEN = re.compile(
     )\s*""",
     re.VERBOSE | re.IGNORECASE,
 )
-_AND = re.compile(r"\s+and\s+", re.IGNORECASE)
+# An "and" joins clauses only outside quotes and backquotes: the rest of the text must be balanced after it.
+_AND = re.compile(
+    r"""\s+and\s+(?=(?:[^'"`\\]|\\.|'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`[^`]*`)*$)""", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)

@@ -82,9 +82,8 @@ def require_digest(digest: object) -> str:
     """``digest`` if it is a sha256 hex digest, else a :class:`ConfigError` showing what one looks like.
 
     Checked before anything touches storage: a malformed digest must never become a path such as ``../x``.
-    The length test matters: ``is_digest`` alone accepts a trailing newline (``$`` matches before one).
     """
-    if isinstance(digest, str) and len(digest) == 64 and is_digest(digest):
+    if isinstance(digest, str) and is_digest(digest):
         return digest
     raise ConfigError(
         f"An artifact digest must be a sha256 hex digest: 64 lowercase hexadecimal characters, "
