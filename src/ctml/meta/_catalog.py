@@ -71,7 +71,7 @@ class DatasetRepo(Repo):
         existing = self._find(dataset, digest)
         if existing is not None:
             return existing, False
-        now = self._clock.now()
+        now = self._now()
         now_ms = int(now.timestamp() * 1000)
         try:
             with self._write() as conn:

@@ -33,9 +33,7 @@ _TOKEN = re.compile(
     re.VERBOSE | re.IGNORECASE,
 )
 # An "and" joins clauses only outside quotes and backquotes: the rest of the text must be balanced after it.
-_AND = re.compile(
-    r"""\s+and\s+(?=(?:[^'"`\\]|\\.|'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`[^`]*`)*$)""", re.IGNORECASE
-)
+_AND = re.compile(r"""\s+and\s+(?=(?:[^'"`\\]|\\.|'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`[^`]*`)*$)""", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ class EventRepo(Repo):
         stmt = self._upsert(events).on_conflict_do_nothing(index_elements=["id"])
         row = {"id": event_id, "kind": kind, "app": app, "payload": dump(payload), "created_ms": self._now_ms()}
         with self._write() as conn:
-            return bool(conn.execute(stmt, [row]).rowcount)
+            # A row comes back only when it was inserted; psycopg's rowcount here is -1 either way.
+            return conn.execute(stmt.returning(events.c.seq), row).first() is not None
 
     def read(
         self, *, after: int = 0, kind: str | None = None, app: str | None = None, limit: int = 1000
@@ -60,7 +61,7 @@ class DecisionRepo(Repo):
         version: int | None = None,
         actor: str = "unknown",
     ) -> Decision:
-        now = self._clock.now()
+        now = self._now()
         decision = Decision(new_id(now), app, kind, outcome, summary, evidence, run_id, model, version, actor, now)
         row = {
             "id": decision.id,

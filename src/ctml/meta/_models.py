@@ -63,7 +63,7 @@ class ModelRepo(Repo):
     ) -> ModelVersion:
         """Add the next version of ``model`` (created on first use) with lineage edges from ``sources``."""
         _name("model name", model)
-        now = self._clock.now()
+        now = self._now()
         now_ms = int(now.timestamp() * 1000)
         with self._write() as conn:
             held = conn.execute(select(models.c.next_version).where(models.c.name == model).with_for_update()).scalar()
@@ -186,7 +186,7 @@ class ModelRepo(Repo):
         raise ConflictError(f"Could not move alias {model}@{alias}: too many concurrent writers.")
 
     def _move(self, model: str, alias: str, version: int | None, expected: int, actor: str, reason: str) -> AliasTarget:
-        now = self._clock.now()
+        now = self._now()
         now_ms = int(now.timestamp() * 1000)
         with self._write() as conn:
             if version is not None:
@@ -264,7 +264,9 @@ class ModelRepo(Repo):
         query = select(alias_history).where(alias_history.c.model == model)
         if alias is not None:
             query = query.where(alias_history.c.alias == alias)
-        query = query.order_by(alias_history.c.at_ms.desc(), alias_history.c.seq.desc()).limit(limit)
+        # By seq, not at_ms: a mover reads the clock before it waits for the row lock, so a later move can
+        # carry an earlier time. seq is drawn under the lock, in the order the moves happened.
+        query = query.order_by(alias_history.c.seq.desc()).limit(limit)
         with self._read() as conn:
             return [
                 AliasMove(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Row, and_, func, insert, select, update
@@ -31,6 +33,8 @@ __all__ = ["ArtifactRepo", "Metric", "RunRepo", "StepRepo"]
 
 _ENDED = {RunStatus.FINISHED, RunStatus.FAILED, RunStatus.KILLED}
 _ORDER_COLUMNS = {"created": runs.c.created_ms, "ended": runs.c.ended_ms, "name": runs.c.name}
+# A backquoted metric key may hold spaces, as in filters: metrics.`val loss` desc
+_ORDER_BY = re.compile(r"\s*(?P<field>metrics\.`[^`]+`|\S+)(?:\s+(?P<direction>asc|desc))?\s*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ class RunRepo(Repo):
         seed: int | None = None,
     ) -> str:
         """Start a run and return its id; params and tags are written in the same transaction."""
-        now = self._clock.now()
+        now = self._now()
         run_id = new_id(now)
         row = {
             "id": run_id,
@@ -121,10 +125,14 @@ class RunRepo(Repo):
         if final not in _ENDED:
             raise ConfigError(f"A run ends as finished, failed or killed. Got {status!r}.")
         with self._write() as conn:
-            self._require_open(conn, run_id)
-            conn.execute(
-                update(runs).where(runs.c.id == run_id).values(status=final.value, ended_ms=self._now_ms(), error=error)
+            ended = conn.execute(
+                update(runs)
+                .where(runs.c.id == run_id, runs.c.status == RunStatus.RUNNING.value)
+                .values(status=final.value, ended_ms=self._now_ms(), error=error)
             )
+            if ended.rowcount != 1:
+                # One statement on the hot path; the lookup only runs to say why nothing was updated.
+                self._require_open(conn, run_id)
 
     def get(self, run_id: str) -> Run:
         with self._read() as conn:
@@ -171,10 +179,10 @@ class RunRepo(Repo):
     # -- internals ---------------------------------------------------------------------------------------
 
     def _order(self, query: Any, order_by: str) -> Any:
-        field, _, direction = order_by.strip().partition(" ")
-        direction = direction.strip().lower() or "asc"
-        if direction not in ("asc", "desc"):
+        match = _ORDER_BY.fullmatch(order_by)
+        if match is None:
             raise ConfigError(f"order_by must be 'FIELD [asc|desc]'. Got {order_by!r}.")
+        field, direction = match["field"], (match["direction"] or "asc").lower()
         if field.startswith("metrics."):
             key = field.removeprefix("metrics.").strip("`")
             value = (
@@ -220,39 +228,58 @@ class RunRepo(Repo):
                 {"run_id": run_id, "key": _key("metric", metric.key), "value": value, "step": metric.step, "at_ms": at}
             )
         if rows:
-            conn.execute(insert(metrics), rows)
+            self._executemany(conn, self._metric_insert, rows)
             latest: dict[str, dict[str, Any]] = {}
             for row in rows:
                 held = latest.get(row["key"])
                 if held is None or (row["step"], row["at_ms"]) >= (held["step"], held["at_ms"]):
                     latest[row["key"]] = row
-            stmt = self._upsert(latest_metrics)
-            excluded = stmt.excluded
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["run_id", "key"],
-                    set_={"value": excluded.value, "step": excluded.step, "at_ms": excluded.at_ms},
-                    where=(excluded.step > latest_metrics.c.step)
-                    | and_(excluded.step == latest_metrics.c.step, excluded.at_ms >= latest_metrics.c.at_ms),
-                ),
-                list(latest.values()),
-            )
+            self._executemany(conn, self._latest_upsert, list(latest.values()))
         if new_tags:
-            stmt = self._upsert(tags)
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["entity_kind", "entity_id", "key"], set_={"value": stmt.excluded.value}
-                ),
+            self._executemany(
+                conn,
+                self._tag_upsert,
                 [
                     {"entity_kind": "run", "entity_id": run_id, "key": _key("tag", k), "value": str(v)}
                     for k, v in new_tags.items()
                 ],
             )
 
+    # Upserts are built once per repository: building ``excluded`` and its columns cost more than running them.
+
+    @cached_property
+    def _metric_insert(self) -> Any:
+        return insert(metrics)
+
+    @cached_property
+    def _param_insert(self) -> Any:
+        return self._upsert(params).on_conflict_do_nothing(index_elements=["run_id", "key"])
+
+    @cached_property
+    def _latest_upsert(self) -> Any:
+        stmt = self._upsert(latest_metrics)
+        excluded = stmt.excluded
+        return stmt.on_conflict_do_update(
+            index_elements=["run_id", "key"],
+            set_={"value": excluded.value, "step": excluded.step, "at_ms": excluded.at_ms},
+            where=(excluded.step > latest_metrics.c.step)
+            | and_(excluded.step == latest_metrics.c.step, excluded.at_ms >= latest_metrics.c.at_ms),
+        )
+
+    @cached_property
+    def _tag_upsert(self) -> Any:
+        stmt = self._upsert(tags)
+        return stmt.on_conflict_do_update(
+            index_elements=["entity_kind", "entity_id", "key"], set_={"value": stmt.excluded.value}
+        )
+
     def _log_params(self, conn: Any, run_id: str, new_params: Mapping[str, JSON]) -> None:
         wanted = {_key("param", k): _param_text(v) for k, v in new_params.items()}
-        stmt = self._upsert(params).on_conflict_do_nothing(index_elements=["run_id", "key"])
-        conn.execute(stmt, [{"run_id": run_id, "key": k, "value": v} for k, v in wanted.items()])
+        inserted = self._executemany(
+            conn, self._param_insert, [{"run_id": run_id, "key": k, "value": v} for k, v in wanted.items()]
+        )
+        if inserted == len(wanted):
+            return  # every key was new, so none can clash with a stored value
         stored = dict(conn.execute(select(params.c.key, params.c.value).where(params.c.run_id == run_id)).all())
         clashes = {k: (stored[k], v) for k, v in wanted.items() if stored.get(k) != v}
         if clashes:
@@ -270,21 +297,22 @@ class RunRepo(Repo):
         by_metric: dict[str, dict[str, float]] = {i: {} for i in ids}
         by_tag: dict[str, dict[str, str]] = {i: {} for i in ids}
         for chunk in _chunks(ids, 500):
+            # .all() fetches the rows in one driver call; iterating the result would fetch them one by one.
             for run_id, key, value in conn.execute(
                 select(params.c.run_id, params.c.key, params.c.value).where(params.c.run_id.in_(chunk))
-            ):
+            ).all():
                 by_param[run_id][key] = value
             for run_id, key, value in conn.execute(
                 select(latest_metrics.c.run_id, latest_metrics.c.key, latest_metrics.c.value).where(
                     latest_metrics.c.run_id.in_(chunk)
                 )
-            ):
+            ).all():
                 by_metric[run_id][key] = value
             for run_id, key, value in conn.execute(
                 select(tags.c.entity_id, tags.c.key, tags.c.value).where(
                     tags.c.entity_kind == "run", tags.c.entity_id.in_(chunk)
                 )
-            ):
+            ).all():
                 by_tag[run_id][key] = value
         return [
             Run(
@@ -319,7 +347,7 @@ class StepRepo(Repo):
     """Steps of a run: each attempt of each step is one row."""
 
     def start(self, run_id: str, name: str, *, attempt: int = 1, cache_key: str | None = None) -> str:
-        now = self._clock.now()
+        now = self._now()
         step_id = new_id(now)
         with self._write() as conn:
             try:
@@ -390,7 +418,7 @@ class ArtifactRepo(Repo):
         step_id: str | None = None,
         media_type: str = "application/octet-stream",
     ) -> ArtifactRef:
-        now = self._clock.now()
+        now = self._now()
         ref = ArtifactRef(new_id(now), run_id, step_id, _key("artifact name", name), digest, size, media_type, now)
         with self._write() as conn:
             try:

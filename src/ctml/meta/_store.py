@@ -11,6 +11,7 @@ from ctml.meta._journal import AuditRepo, DecisionRepo, EventRepo
 from ctml.meta._lineage import LineageRepo
 from ctml.meta._models import ModelRepo
 from ctml.meta._runs import ArtifactRepo, RunRepo, StepRepo
+from ctml.meta._watermarks import WatermarkRepo
 
 __all__ = ["MetaStore", "open_meta"]
 
@@ -42,6 +43,7 @@ class MetaStore:
         self.events = EventRepo(*args)
         self.decisions = DecisionRepo(*args)
         self.audit = AuditRepo(*args)
+        self.watermarks = WatermarkRepo(*args)
 
     def __repr__(self) -> str:
         return f"MetaStore({describe_url(self.url)!r})"

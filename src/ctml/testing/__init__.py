@@ -1,1 +1,5 @@
-"""Public conformance suites: the checks every backend of a ctml port must pass."""
+"""Public conformance suites: the checks every backend of a ctml port must pass.
+
+- :mod:`ctml.testing.meta` — metadata stores (:class:`~ctml.meta.MetaStore` on SQLite, PostgreSQL, ...)
+- :mod:`ctml.testing.store` — artifact stores (:class:`~ctml.store.ArtifactStore`: local, S3, ...)
+"""

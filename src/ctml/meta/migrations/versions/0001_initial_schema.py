@@ -158,6 +158,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=255), nullable=False),
         sa.Column("value", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("entity_kind", "entity_id", "key", name=op.f("pk_tags")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("tags", schema=None) as batch_op:
         batch_op.create_index("ix_tags_key_value", ["entity_kind", "key"], unique=False)
@@ -200,6 +201,7 @@ def upgrade() -> None:
             ["run_id"], ["runs.id"], name=op.f("fk_latest_metrics_run_id_runs"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("run_id", "key", name=op.f("pk_latest_metrics")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("latest_metrics", schema=None) as batch_op:
         batch_op.create_index("ix_latest_metrics_key_value", ["key", "value"], unique=False)
@@ -246,6 +248,7 @@ def upgrade() -> None:
         sa.Column("value", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name=op.f("fk_params_run_id_runs"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("run_id", "key", name=op.f("pk_params")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "steps",
