@@ -37,16 +37,21 @@ url, run_id, ready, mode = sys.argv[1:5]
 store = open_meta(url)
 
 running = [""]
+sqlite = url.startswith("sqlite")
 
-@event.listens_for(store.engine, "before_cursor_execute")
-def remember(conn, cursor, statement, parameters, context, executemany):
+
+def remember(statement):
     running[0] = " ".join(statement.split()[:3])
+
 
 def freeze():
     Path(ready + ".tmp").write_text(running[0])
     os.replace(ready + ".tmp", ready)  # the parent never sees a half-written file
     time.sleep(600)
 
+
+# SQLite's bulk statements go straight to the driver, so SQLite is watched through the driver's trace callback
+# (it sees every statement, row by row); PostgreSQL through SQLAlchemy's cursor events.
 if mode == "statement":
     calls = [0]
 
@@ -58,9 +63,25 @@ if mode == "statement":
 
     @event.listens_for(store.engine, "begin")
     def arm(conn):
-        conn.exec_driver_sql("PRAGMA cache_size=16")
-        conn.connection.driver_connection.set_progress_handler(progress, 1000)
+        driver = conn.connection.driver_connection
+        driver.execute("PRAGMA cache_size=16")
+        driver.set_trace_callback(remember)
+        driver.set_progress_handler(progress, 1000)
+elif sqlite:
+    def after_metrics(statement):
+        # The first statement after the metrics INSERT: every point has been inserted, nothing committed.
+        if running[0] == "INSERT INTO metrics" and not statement.startswith("INSERT INTO metrics"):
+            freeze()
+        remember(statement)
+
+    @event.listens_for(store.engine, "begin")
+    def arm(conn):
+        conn.connection.driver_connection.set_trace_callback(after_metrics)
 else:
+    @event.listens_for(store.engine, "before_cursor_execute")
+    def before(conn, cursor, statement, parameters, context, executemany):
+        remember(statement)
+
     @event.listens_for(store.engine, "after_cursor_execute")
     def after(conn, cursor, statement, parameters, context, executemany):
         if statement.lstrip().upper().startswith("INSERT INTO METRICS"):

@@ -96,7 +96,10 @@ def _sqlite_engine(url: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         readonly = conn.get_execution_options().get(_READONLY, False)
-        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        # Straight to the driver: this runs once per transaction, and SQLAlchemy's execution path for one
+        # fixed statement costs more than the BEGIN. A lock timeout surfaces as sqlite3.OperationalError,
+        # which the repositories translate like SQLAlchemy's.
+        conn.connection.driver_connection.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
     return engine
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Row, and_, func, insert, select, update
+from sqlalchemy import Row, and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ctml.errors import ConfigError, ConflictError, NotFoundError
@@ -54,7 +54,12 @@ def _key(kind: str, key: str) -> str:
 
 
 def _param_text(value: JSON) -> str:
-    return value if isinstance(value, str) else dump(value)
+    """Params are stored as text: strings as they are, anything else as its canonical JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return repr(value)  # the same text json.dumps writes for a number, without its machinery
+    return dump(value)
 
 
 def _status(value: str) -> RunStatus:
@@ -103,7 +108,7 @@ class RunRepo(Repo):
             "error": None,
         }
         with self._write() as conn:
-            conn.execute(insert(runs), [row])
+            self._run(conn, self._run_insert, [row])
             self._log(conn, run_id, params or {}, (), tags or {})
         return run_id
 
@@ -124,12 +129,10 @@ class RunRepo(Repo):
         final = _status(status)
         if final not in _ENDED:
             raise ConfigError(f"A run ends as finished, failed or killed. Got {status!r}.")
+        change: dict[str, Any] = {"run_id": run_id, "running": RunStatus.RUNNING.value, "final": final.value}
+        change |= {"ended": self._now_ms(), "error_text": error}
         with self._write() as conn:
-            ended = conn.execute(
-                update(runs)
-                .where(runs.c.id == run_id, runs.c.status == RunStatus.RUNNING.value)
-                .values(status=final.value, ended_ms=self._now_ms(), error=error)
-            )
+            ended = self._run(conn, self._run_finish, [change])
             if ended.rowcount != 1:
                 # One statement on the hot path; the lookup only runs to say why nothing was updated.
                 self._require_open(conn, run_id)
@@ -201,7 +204,8 @@ class RunRepo(Repo):
         return query.order_by(ordered, runs.c.id.desc() if direction == "desc" else runs.c.id.asc())
 
     def _require_open(self, conn: Any, run_id: str) -> None:
-        status = conn.execute(select(runs.c.status).where(runs.c.id == run_id)).scalar()
+        found = self._run(conn, self._run_status, [{"run_id": run_id}]).fetchone()
+        status = None if found is None else found[0]
         if status is None:
             raise NotFoundError(f"No run with id {run_id!r}.")
         if status != RunStatus.RUNNING.value:
@@ -228,15 +232,15 @@ class RunRepo(Repo):
                 {"run_id": run_id, "key": _key("metric", metric.key), "value": value, "step": metric.step, "at_ms": at}
             )
         if rows:
-            self._executemany(conn, self._metric_insert, rows)
+            self._run(conn, self._metric_insert, rows)
             latest: dict[str, dict[str, Any]] = {}
             for row in rows:
                 held = latest.get(row["key"])
                 if held is None or (row["step"], row["at_ms"]) >= (held["step"], held["at_ms"]):
                     latest[row["key"]] = row
-            self._executemany(conn, self._latest_upsert, list(latest.values()))
+            self._run(conn, self._latest_upsert, list(latest.values()))
         if new_tags:
-            self._executemany(
+            self._run(
                 conn,
                 self._tag_upsert,
                 [
@@ -246,6 +250,22 @@ class RunRepo(Repo):
             )
 
     # Upserts are built once per repository: building ``excluded`` and its columns cost more than running them.
+
+    @cached_property
+    def _run_insert(self) -> Any:
+        return insert(runs)
+
+    @cached_property
+    def _run_status(self) -> Any:
+        return select(runs.c.status).where(runs.c.id == bindparam("run_id"))
+
+    @cached_property
+    def _run_finish(self) -> Any:
+        return (
+            update(runs)
+            .where(runs.c.id == bindparam("run_id"), runs.c.status == bindparam("running"))
+            .values(status=bindparam("final"), ended_ms=bindparam("ended"), error=bindparam("error_text"))
+        )
 
     @cached_property
     def _metric_insert(self) -> Any:
@@ -275,10 +295,10 @@ class RunRepo(Repo):
 
     def _log_params(self, conn: Any, run_id: str, new_params: Mapping[str, JSON]) -> None:
         wanted = {_key("param", k): _param_text(v) for k, v in new_params.items()}
-        inserted = self._executemany(
+        inserted = self._run(
             conn, self._param_insert, [{"run_id": run_id, "key": k, "value": v} for k, v in wanted.items()]
         )
-        if inserted == len(wanted):
+        if inserted.rowcount == len(wanted):
             return  # every key was new, so none can clash with a stored value
         stored = dict(conn.execute(select(params.c.key, params.c.value).where(params.c.run_id == run_id)).all())
         clashes = {k: (stored[k], v) for k, v in wanted.items() if stored.get(k) != v}

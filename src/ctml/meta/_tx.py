@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -17,6 +18,16 @@ from ctml.meta._engine import describe_url, readonly
 from ctml.meta._records import must_ms, to_ms
 
 __all__ = ["Repo"]
+
+
+class _Uncounted:
+    """A result whose driver cannot count the rows an executemany changed."""
+
+    rowcount = -1
+
+    def __init__(self, result: Any) -> None:
+        self.fetchone = result.fetchone
+        self.fetchall = result.fetchall
 
 
 class Repo:
@@ -40,7 +51,7 @@ class Repo:
         try:
             with self._engine.begin() as conn:
                 yield conn
-        except OperationalError as exc:
+        except (OperationalError, sqlite3.OperationalError) as exc:
             raise self._unavailable(exc) from exc
 
     @contextmanager
@@ -48,32 +59,36 @@ class Repo:
         try:
             with self._reader.connect() as conn:
                 yield conn
-        except OperationalError as exc:
+        except (OperationalError, sqlite3.OperationalError) as exc:
             raise self._unavailable(exc) from exc
 
-    def _unavailable(self, exc: OperationalError) -> BackendUnavailableError:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    def _unavailable(self, exc: Exception) -> BackendUnavailableError:
+        orig = getattr(exc, "orig", None) or exc
+        reason = str(orig).strip().splitlines()[0]
         return BackendUnavailableError(f"The metadata store at {describe_url(str(self._engine.url))} failed: {reason}.")
 
-    def _executemany(self, conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> int:
-        """Run ``stmt`` once per row and return the rows it changed (-1 where the driver cannot count them).
+    def _run(self, conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> Any:
+        """Run ``stmt`` once per row (a SELECT with one row of binds) and return the cursor.
 
-        On SQLite the rows go straight to the driver's ``executemany``: SQLAlchemy's per-row parameter
-        processing costs more than SQLite's insert itself, and bulk metric logging is the hot path. The SQL is
-        compiled once per statement and column set; PostgreSQL keeps SQLAlchemy's own batching.
+        On SQLite the rows go straight to the driver connection of the current transaction, with the SQL
+        compiled once per statement and column set: SQLAlchemy's per-statement and per-row processing costs
+        several times SQLite's own insert, and run logging is the hot path. PostgreSQL keeps SQLAlchemy's own
+        execution and batching. The result answers ``rowcount`` (-1 where the driver cannot count) and
+        ``fetchone()``/``fetchall()``.
         """
-        if not rows:
-            return 0
         if self._engine.dialect.name != "sqlite":
-            result = conn.execute(stmt, rows)
-            return int(result.rowcount) if result.supports_sane_multi_rowcount() else -1
+            result = conn.execute(stmt, rows if len(rows) != 1 else rows[0])
+            return result if len(rows) == 1 or result.supports_sane_multi_rowcount() else _Uncounted(result)
         key = (id(stmt), tuple(rows[0]))
         compiled = self._compiled.get(key)
         if compiled is None:
             done = stmt.compile(dialect=self._engine.dialect, column_keys=list(rows[0]))
             compiled = self._compiled[key] = (str(done), tuple(done.positiontup or ()))
         sql, order = compiled
-        return int(conn.exec_driver_sql(sql, [tuple(row[name] for name in order) for row in rows]).rowcount)
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        if len(rows) == 1:
+            return cursor.execute(sql, tuple(rows[0][name] for name in order))
+        return cursor.executemany(sql, [tuple(row[name] for name in order) for row in rows])
 
     def _upsert(self, table: Table) -> Any:
         """``INSERT`` that can take ``on_conflict_do_update`` on both SQLite and PostgreSQL."""
