@@ -51,17 +51,22 @@ def test_help_lists_the_verbs() -> None:
 def test_runs_list_and_show(home: Path) -> None:
     code, out, _ = invoke(home, "runs", "list")
     assert code == 0
-    assert "train" in out and "accuracy=0.8" in out
+    assert "train" in out
+    assert "accuracy=0.8" in out
     code, out, _ = invoke(home, "runs", "list", "--json", "--filter", "metrics.accuracy > 0.75")
     assert code == 0
     runs = json.loads(out)
-    assert len(runs) == 1 and runs[0]["params"] == {"C": "1.0"} and runs[0]["seed"] == 7
+    assert len(runs) == 1
+    assert runs[0]["params"] == {"C": "1.0"}
+    assert runs[0]["seed"] == 7
     code, out, _ = invoke(home, "runs", "list", "--json", "--filter", "metrics.accuracy > 0.9")
     assert json.loads(out) == []
     run_id = runs[0]["id"]
     code, out, _ = invoke(home, "runs", "show", run_id)
     assert code == 0
-    assert "model.pkl" in out and "v1 beat the floor" in out and "model_version:elec2/1" in out
+    assert "model.pkl" in out
+    assert "v1 beat the floor" in out
+    assert "model_version:elec2/1" in out
     code, out, _ = invoke(home, "runs", "show", run_id, "--json")
     shown = json.loads(out)
     assert shown["run"]["metrics"] == {"accuracy": 0.8}
@@ -73,13 +78,19 @@ def test_models_list_show_alias(home: Path) -> None:
     code, out, _ = invoke(home, "models", "list", "--json")
     assert code == 0
     assert json.loads(out)[0]["aliases"] == {"champion": 1}
-    code, out, _ = invoke(home, "models", "alias", "elec2", "champion", "2", "--reason", "better", "--expect-revision", "1")
-    assert code == 0 and "v2" in out
+    code, out, _ = invoke(
+        home, "models", "alias", "elec2", "champion", "2", "--reason", "better", "--expect-revision", "1"
+    )
+    assert code == 0
+    assert "v2" in out
     code, out, err = invoke(home, "models", "alias", "elec2", "champion", "1", "--expect-revision", "1")
     assert code == 2
-    assert "revision 2" in err and "Traceback" not in err
+    assert "revision 2" in err
+    assert "Traceback" not in err
     code, out, _ = invoke(home, "models", "show", "elec2")
-    assert "alias history" in out and "better" in out and "v1 -> v2" in out
+    assert "alias history" in out
+    assert "better" in out
+    assert "v1 -> v2" in out
     code, out, _ = invoke(home, "models", "show", "elec2", "--json")
     history = json.loads(out)["alias_history"]
     assert [h["to_version"] for h in history] == [2, 1]
@@ -100,7 +111,8 @@ def test_lineage_both_ways(home: Path) -> None:
 def test_db_status(home: Path) -> None:
     code, out, _ = invoke(home, "db", "status", "--json")
     status = json.loads(out)
-    assert code == 0 and status["up_to_date"] is True
+    assert code == 0
+    assert status["up_to_date"] is True
 
 
 def test_errors_are_one_line_with_exit_2(tmp_path: Path) -> None:
@@ -109,6 +121,8 @@ def test_errors_are_one_line_with_exit_2(tmp_path: Path) -> None:
     assert "Unknown metadata store URL scheme 'mysql'" in result.stderr
     assert "Traceback" not in result.stderr
     code, _, err = invoke(tmp_path / "empty", "runs", "show", "NOPE")
-    assert code == 2 and "No run with id 'NOPE'" in err
+    assert code == 2
+    assert "No run with id 'NOPE'" in err
     code, _, err = invoke(tmp_path / "empty", "runs", "list", "--filter", "metrics.acc >> 1")
-    assert code == 2 and "Cannot read the filter clause" in err
+    assert code == 2
+    assert "Cannot read the filter clause" in err

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
@@ -21,7 +22,7 @@ from ctml.errors import (
     SchemaVersionError,
     UnknownBackendError,
 )
-from ctml.meta import Metric, open_meta, schema_status
+from ctml.meta import Metric, Node, open_meta, schema_status
 
 from .conftest import free_port
 
@@ -232,3 +233,21 @@ def test_store_file_that_is_not_sqlite(tmp_path: Path) -> None:
     assert "meta.db" in str(raised.value)
     with pytest.raises(sqlite3.DatabaseError):  # and the file is left as it was, for the user to inspect
         sqlite3.connect(path).execute("SELECT 1 FROM sqlite_master").fetchall()
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda s: s.decisions.record("k" * 65, "promote", "", {}), "decision kind"),
+        (lambda s: s.decisions.record("gate", "", "", {}), "decision outcome"),
+        (lambda s: s.lineage.add(Node("run", "a"), Node("run", "b"), "r" * 65), "lineage relation"),
+        (lambda s: s.events.append("e1", "x" * 65, {}), "event kind"),
+        (lambda s: s.audit.record("ana", "a" * 65, "run", "x"), "audit action"),
+    ],
+)
+def test_text_too_long_for_its_column_is_a_clear_error(tmp_path: Path, call: Any, message: str) -> None:
+    with open_meta(f"sqlite:///{tmp_path / 'meta.db'}") as store:
+        with pytest.raises(ConfigError, match=f"A {message} must be a non-empty string of at most"):
+            call(store)
+        assert store.decisions.list() == []
+        assert store.audit.list() == []

@@ -10,7 +10,7 @@ from ctml.errors import ConfigError
 from ctml.ids import new_id
 from ctml.meta._records import AuditEntry, Decision, Event, dump, load, must_ms
 from ctml.meta._schema import audit_log, decisions, events
-from ctml.meta._tx import Repo
+from ctml.meta._tx import Repo, short_text
 from ctml.types import JSONObject
 
 __all__ = ["AuditRepo", "DecisionRepo", "EventRepo", "write_audit"]
@@ -23,6 +23,8 @@ class EventRepo(Repo):
         """Store the event; False when an event with this id was already stored."""
         if not event_id:
             raise ConfigError("An event id must be a non-empty string; it is what deduplicates deliveries.")
+        short_text("event id", event_id, 255)
+        short_text("event kind", kind, 64)
         stmt = self._upsert(events).on_conflict_do_nothing(index_elements=["id"])
         row = {"id": event_id, "kind": kind, "app": app, "payload": dump(payload), "created_ms": self._now_ms()}
         with self._write() as conn:
@@ -61,6 +63,8 @@ class DecisionRepo(Repo):
         version: int | None = None,
         actor: str = "unknown",
     ) -> Decision:
+        short_text("decision kind", kind, 64)
+        short_text("decision outcome", outcome, 64)
         now = self._now()
         decision = Decision(new_id(now), app, kind, outcome, summary, evidence, run_id, model, version, actor, now)
         row = {
@@ -125,6 +129,8 @@ class AuditRepo(Repo):
         reason: str = "",
         detail: JSONObject | None = None,
     ) -> None:
+        short_text("audit action", action, 64)
+        short_text("audit entity kind", entity_kind, 32)
         with self._write() as conn:
             write_audit(conn, self._now_ms(), actor, action, entity_kind, entity_id, reason, detail or {})
 

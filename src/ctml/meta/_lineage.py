@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from ctml.errors import ConfigError
 from ctml.meta._records import Edge, Node, must_ms
 from ctml.meta._schema import lineage_edges
-from ctml.meta._tx import Repo
+from ctml.meta._tx import Repo, short_text
 
 __all__ = ["LineageRepo"]
 
@@ -33,6 +33,7 @@ class LineageRepo(Repo):
         """Record that ``src`` went into ``dst``; recording the same edge twice is a no-op."""
         _check(src)
         _check(dst)
+        short_text("lineage relation", relation, 64)
         row = {
             "src_kind": src.kind,
             "src_id": src.id,

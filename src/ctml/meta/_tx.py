@@ -13,11 +13,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
 from ctml.clock import Clock
-from ctml.errors import BackendUnavailableError
+from ctml.errors import BackendUnavailableError, ConfigError
 from ctml.meta._engine import describe_url, readonly
 from ctml.meta._records import must_ms, to_ms
 
-__all__ = ["Repo"]
+__all__ = ["Repo", "short_text"]
+
+
+def short_text(what: str, value: str, limit: int) -> str:
+    """``value`` if it is a non-empty string of at most ``limit`` characters (the column's width)."""
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise ConfigError(f"A {what} must be a non-empty string of at most {limit} characters. Got {value!r}.")
+    return value
 
 
 class _Uncounted:
