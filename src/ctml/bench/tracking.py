@@ -1,6 +1,6 @@
 """Tracking benchmark: ctml against MLflow, the same workload through each public API, in one process.
 
-The issue's workload is "100 runs x (20 params + 50 metrics), then query 1,000 runs by a metric filter":
+The workload is "100 runs x (20 params + 50 metrics), then query 1,000 runs by a metric filter":
 
 - **write**: for each of 100 runs, create it, log its 20 params, 50 metrics (step 0) and 2 tags in one batch
   call, and end it. Three API calls a run on each side: ctml ``Tracker.start_run`` / ``ActiveRun.log_batch``
@@ -8,8 +8,8 @@ The issue's workload is "100 runs x (20 params + 50 metrics), then query 1,000 r
 - **query**: "query 1,000 runs" is read as 10 searches, each filtering all 100 runs by a metric (1,000 runs
   filtered in all). The Q-th search is ``metrics.metric_0Q > T`` with T the median of that metric over the
   runs (rounded to 6 decimals), so each returns about half of them, 500 full runs in all, each with its
-  params, latest metrics and tags. This reading costs MLflow about one second, as the issue measured
-  (1.1 s). Two other readings were measured and not taken: 1,000 separate searches (about a hundred times
+  params, latest metrics and tags. This reading costs MLflow about one second on a 2-core machine
+  (1.0-1.2 s). Two other readings were measured and not taken: 1,000 separate searches (about a hundred times
   that), and filters every run passes, returning 1,000 runs (about two seconds).
 
 What makes it fair:
@@ -82,7 +82,7 @@ _EPOCH_MS = 1_700_000_000_000
 
 @dataclass(frozen=True)
 class Workload:
-    """Sizes of the workload; the defaults are the issue's."""
+    """Sizes of the workload; the defaults are the documented benchmark."""
 
     runs: int = 100
     params: int = 20
