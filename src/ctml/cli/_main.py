@@ -41,14 +41,16 @@ def cli(ctx: click.Context, home: str | None, meta_url: str | None, artifact_url
 
 
 def _register() -> None:
-    from ctml.cli import _db, _demo, _lineage, _models, _runs
+    from ctml.cli import _bench_ingest, _data, _db, _demo, _lineage, _models, _runs
     from ctml.cli._bench import bench
 
     cli.add_command(_runs.runs)
     cli.add_command(_models.models)
     cli.add_command(_lineage.lineage)
     cli.add_command(_db.db)
+    cli.add_command(_data.data)
     cli.add_command(_demo.demo)
+    bench.add_command(_bench_ingest.ingest)
     cli.add_command(bench)
 
 
