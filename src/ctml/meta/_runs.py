@@ -309,6 +309,24 @@ class RunRepo(Repo):
                 f"{new!r}. Log it under another key, or start a new run."
             )
 
+    def _children(self, conn: Any, table: str, run_ids: list[str]) -> list[tuple[str, str, Any]]:
+        """(run id, key, value) rows of ``table`` for ``run_ids``: the params, latest metrics or tags of runs.
+
+        On SQLite the query goes straight to the driver, as run logging does: a search returns thousands of
+        these small rows, and building SQLAlchemy rows for them costs more than SQLite's lookup.
+        """
+        owner, key, value = _CHILDREN[table]
+        if self._engine.dialect.name == "sqlite":
+            marks = ", ".join("?" * len(run_ids))
+            extra = "entity_kind = 'run' AND " if table == "tags" else ""
+            sql = f'SELECT {owner.name}, "key", value FROM {table} WHERE {extra}{owner.name} IN ({marks})'
+            cursor = conn.connection.driver_connection.cursor()
+            return cursor.execute(sql, run_ids).fetchall()  # type: ignore[no-any-return]
+        query = select(owner, key, value).where(owner.in_(run_ids))
+        if table == "tags":
+            query = query.where(tags.c.entity_kind == "run")
+        return [tuple(row) for row in conn.execute(query).all()]
+
     def _hydrate(self, conn: Any, rows: Sequence[Row[Any]]) -> list[Run]:
         if not rows:
             return []
@@ -317,22 +335,11 @@ class RunRepo(Repo):
         by_metric: dict[str, dict[str, float]] = {i: {} for i in ids}
         by_tag: dict[str, dict[str, str]] = {i: {} for i in ids}
         for chunk in _chunks(ids, 500):
-            # .all() fetches the rows in one driver call; iterating the result would fetch them one by one.
-            for run_id, key, value in conn.execute(
-                select(params.c.run_id, params.c.key, params.c.value).where(params.c.run_id.in_(chunk))
-            ).all():
+            for run_id, key, value in self._children(conn, "params", chunk):
                 by_param[run_id][key] = value
-            for run_id, key, value in conn.execute(
-                select(latest_metrics.c.run_id, latest_metrics.c.key, latest_metrics.c.value).where(
-                    latest_metrics.c.run_id.in_(chunk)
-                )
-            ).all():
+            for run_id, key, value in self._children(conn, "latest_metrics", chunk):
                 by_metric[run_id][key] = value
-            for run_id, key, value in conn.execute(
-                select(tags.c.entity_id, tags.c.key, tags.c.value).where(
-                    tags.c.entity_kind == "run", tags.c.entity_id.in_(chunk)
-                )
-            ).all():
+            for run_id, key, value in self._children(conn, "tags", chunk):
                 by_tag[run_id][key] = value
         return [
             Run(
@@ -356,6 +363,13 @@ class RunRepo(Repo):
             )
             for row in rows
         ]
+
+
+_CHILDREN = {
+    "params": (params.c.run_id, params.c.key, params.c.value),
+    "latest_metrics": (latest_metrics.c.run_id, latest_metrics.c.key, latest_metrics.c.value),
+    "tags": (tags.c.entity_id, tags.c.key, tags.c.value),
+}
 
 
 def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
