@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ctml.meta import MetaStore, open_meta
+from ctml.store import ArtifactStore, open_store
 from ctml.testing.meta import MetaStoreFactory
 
 POSTGRES_SERVER = os.environ.get("CTML_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432").rstrip("/")
@@ -121,3 +122,15 @@ def store_factory(request: pytest.FixtureRequest) -> MetaStoreFactory:
     """Fresh stores on each backend."""
     factory: MetaStoreFactory = request.getfixturevalue(f"{request.param}_factory")
     return factory
+
+
+@pytest.fixture
+def meta(sqlite_url: str) -> Iterator[MetaStore]:
+    """An SQLite metadata store for the tracking and registry tests."""
+    with open_meta(sqlite_url) as store:
+        yield store
+
+
+@pytest.fixture
+def artifacts(tmp_path: Path) -> ArtifactStore:
+    return open_store(str(tmp_path / "artifacts"))

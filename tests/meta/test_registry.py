@@ -8,20 +8,10 @@ import pytest
 
 from ctml.errors import ConfigError, ConflictError, CorruptArtifactError, NotFoundError
 from ctml.hashing import sha256_bytes
-from ctml.meta import MetaStore, Node, open_meta
+from ctml.meta import MetaStore, Node
 from ctml.registry import ModelRegistry
-from ctml.store import ArtifactStore, open_store
+from ctml.store import ArtifactStore
 from ctml.testing.store import LocalStoreHarness
-
-
-@pytest.fixture
-def meta(sqlite_url: str) -> MetaStore:
-    return open_meta(sqlite_url)
-
-
-@pytest.fixture
-def artifacts(tmp_path: Path) -> ArtifactStore:
-    return open_store(str(tmp_path / "artifacts"))
 
 
 @pytest.fixture

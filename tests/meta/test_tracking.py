@@ -9,19 +9,9 @@ import pytest
 
 from ctml.errors import ConfigError, ConflictError
 from ctml.hashing import sha256_bytes
-from ctml.meta import MetaStore, Metric, Node, open_meta
+from ctml.meta import MetaStore, Metric, Node
 from ctml.store import ArtifactStore, open_store
 from ctml.tracking import ActiveRun, Tracker
-
-
-@pytest.fixture
-def meta(sqlite_url: str) -> MetaStore:
-    return open_meta(sqlite_url)
-
-
-@pytest.fixture
-def artifacts(tmp_path: Path) -> ArtifactStore:
-    return open_store(str(tmp_path / "artifacts"))
 
 
 @pytest.fixture

@@ -21,16 +21,17 @@ import os
 import random
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ctml.errors import ArtifactNotFoundError, ConfigError, CorruptArtifactError
 from ctml.hashing import sha256_bytes, sha256_file
 from ctml.store import ArtifactStore, LocalArtifactStore, S3ArtifactStore
+from ctml.testing._assertions import expect as _expect
+from ctml.testing._assertions import raises as _raises
 
 __all__ = [
     "ARTIFACT_STORE_CHECKS",
@@ -339,28 +340,6 @@ def check_artifact_store(
 
 
 # --- helpers -----------------------------------------------------------------------------------------------
-
-
-class _Raised(Generic[_E]):
-    value: _E
-
-
-@contextmanager
-def _raises(kind: type[_E], what: str) -> Iterator[_Raised[_E]]:
-    """Like ``pytest.raises``, without needing pytest at run time."""
-    raised = _Raised[_E]()
-    try:
-        yield raised
-    except kind as exc:
-        raised.value = exc
-        return
-    raise AssertionError(f"{what} should raise {kind.__name__}, but it returned normally")
-
-
-def _expect(condition: bool, message: str) -> None:
-    # Not `assert`: the suite must keep checking under `python -O`.
-    if not condition:
-        raise AssertionError(message)
 
 
 def _intact(store: ArtifactStore, digest: str, data: bytes) -> bool:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from ctml.meta import AliasMove, ArtifactRef, MetaStore, Metric, Node, Run
+from ctml.testing._assertions import expect as _expect
 
 MetaStoreFactory = Callable[[], MetaStore]
 """Returns a fresh, empty, open store; the check that asked for it closes it."""
@@ -20,30 +20,6 @@ DIGEST_A = "a" * 64
 DIGEST_B = "b" * 64
 
 # --- helpers -----------------------------------------------------------------------------------------------
-
-
-class _Raised(Generic[_E]):
-    value: _E
-
-
-@contextmanager
-def _raises(kind: type[_E], what: str) -> Iterator[_Raised[_E]]:
-    """Like ``pytest.raises``, without needing pytest at run time."""
-    raised = _Raised[_E]()
-    try:
-        yield raised
-    except kind as exc:
-        raised.value = exc
-        return
-    except Exception as exc:
-        raise AssertionError(f"{what} should raise {kind.__name__}, but it raised {exc!r}") from exc
-    raise AssertionError(f"{what} should raise {kind.__name__}, but it returned normally")
-
-
-def _expect(condition: bool, message: str) -> None:
-    # Not `assert`: the suite must keep checking under `python -O`.
-    if not condition:
-        raise AssertionError(message)
 
 
 def _expect_fields(record: object, what: str, **expected: object) -> None:

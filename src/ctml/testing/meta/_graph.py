@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from ctml.errors import ConfigError, NotFoundError
 from ctml.meta import Edge, Node
+from ctml.testing._assertions import expect as _expect
+from ctml.testing._assertions import raises as _raises
 from ctml.testing.meta._expect import (
     DIGEST_A,
     DIGEST_B,
     MetaStoreFactory,
-    _expect,
     _expect_fields,
-    _raises,
     _show,
 )
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from ctml.errors import ConfigError, ConflictError, NotFoundError
+from ctml.testing._assertions import expect as _expect
+from ctml.testing._assertions import raises as _raises
 from ctml.testing.meta._expect import (
     MetaStoreFactory,
-    _expect,
     _expect_fields,
-    _raises,
 )
 
 # --- events, decisions, audit, apps ------------------------------------------------------------------------

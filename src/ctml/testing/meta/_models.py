@@ -6,13 +6,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ctml.errors import ConfigError, ConflictError, NotFoundError
 from ctml.meta import ANY_REVISION
+from ctml.testing._assertions import expect as _expect
+from ctml.testing._assertions import raises as _raises
 from ctml.testing.meta._expect import (
     DIGEST_A,
     MetaStoreFactory,
-    _expect,
     _expect_chain,
     _expect_fields,
-    _raises,
     _same_ms,
 )
 

@@ -7,17 +7,17 @@ from collections.abc import Iterable
 
 from ctml.errors import ConfigError, ConflictError, NotFoundError
 from ctml.meta import ArtifactRef, Metric
+from ctml.testing._assertions import expect as _expect
+from ctml.testing._assertions import raises as _raises
 from ctml.testing.meta._expect import (
     DIGEST_A,
     DIGEST_B,
     T0,
     MetaStoreFactory,
     _at,
-    _expect,
     _expect_fields,
     _expect_latest,
     _letters,
-    _raises,
     _same_ref,
     _search_corpus,
 )
