@@ -41,7 +41,18 @@ def cli(ctx: click.Context, home: str | None, meta_url: str | None, artifact_url
 
 
 def _register() -> None:
-    from ctml.cli import _bench_ingest, _data, _db, _demo, _lineage, _models, _runs
+    from ctml.cli import (
+        _bench_detectors,
+        _bench_drift,
+        _bench_ingest,
+        _data,
+        _db,
+        _demo,
+        _drift,
+        _lineage,
+        _models,
+        _runs,
+    )
     from ctml.cli._bench import bench
 
     cli.add_command(_runs.runs)
@@ -49,8 +60,11 @@ def _register() -> None:
     cli.add_command(_lineage.lineage)
     cli.add_command(_db.db)
     cli.add_command(_data.data)
+    cli.add_command(_drift.drift)
     cli.add_command(_demo.demo)
     bench.add_command(_bench_ingest.ingest)
+    bench.add_command(_bench_drift.drift)
+    bench.add_command(_bench_detectors.detectors)
     cli.add_command(bench)
 
 

@@ -33,6 +33,7 @@ from ctml.data._ingest import Outcome, store_batches
 from ctml.data._schema import Schema
 from ctml.data._sources import Chunk, MemorySource, Source
 from ctml.data._windows import Window
+from ctml.drift import DatasetProfile
 from ctml.errors import ConfigError, NotFoundError
 from ctml.meta import DatasetVersion, MetaStore
 from ctml.store import ArtifactStore
@@ -130,6 +131,7 @@ class Datasets:
                         time_column=time_column or (base.time_column if base else None),
                         allow_empty=chunk.description.get("kind") == "sql",
                         progress=report_rows,
+                        sketch_reference=self.sketch_reference(dataset),
                     )
                     break
                 except WiderType as wider:  # a later block needs a wider type than the first block showed
@@ -228,6 +230,7 @@ class Datasets:
             target=last_schema.target,
             time_column=last_schema.time_column,
             parents=[v.id for v in chosen],
+            sketch_reference=self.sketch_reference(dataset),
         )
         if outcome.version is None:
             raise ConfigError(f"The window {window.describe()} of {dataset!r} holds no rows.")
@@ -279,6 +282,14 @@ class Datasets:
 
     def _all(self, dataset: str) -> list[DatasetVersion]:
         return self.meta.datasets.list(dataset, limit=1_000_000)
+
+    def sketch_reference(self, dataset: str) -> DatasetProfile | None:
+        """The drift profile of the dataset's first version: every later version takes its histogram edges."""
+        first = self.meta.datasets.list(dataset, limit=1_000_000)
+        stored = (first[-1].profile or {}).get("drift") if first else None
+        if not isinstance(stored, dict) or "format" not in stored:
+            return None  # a version stored before sketches were kept, or one with no rows
+        return DatasetProfile.from_json(stored)
 
     def _latest_schema(self, dataset: str) -> Schema | None:
         for version in self.meta.datasets.list(dataset, limit=50):

@@ -25,7 +25,9 @@ from ctml.data._findings import Finding, Report
 from ctml.data._formats import WiderType
 from ctml.data._profile import Profile
 from ctml.data._schema import Schema, merge_schemas, schema_from_profile
+from ctml.data._sketch import StreamSketch
 from ctml.data._validate import Validator
+from ctml.drift import DatasetProfile
 from ctml.errors import ConfigError
 from ctml.meta import DatasetVersion, MetaStore
 from ctml.store import ArtifactStore
@@ -80,6 +82,7 @@ def store_batches(
     parents: list[str] | None = None,
     allow_empty: bool = False,
     progress: RowProgress | None = None,
+    sketch_reference: DatasetProfile | None = None,
 ) -> Outcome:
     """Write ``batches`` as a version of ``dataset`` unless validation against ``reference`` fails.
 
@@ -92,6 +95,7 @@ def store_batches(
         writer: Any = None
         digest: ContentDigest | None = None
         profile: Profile | None = None
+        sketch = StreamSketch(sketch_reference)
         pending: list[pa.RecordBatch] = []
         try:
             try:
@@ -100,6 +104,8 @@ def store_batches(
                     if profile is None:
                         digest, profile = ContentDigest(batch.schema), Profile(batch.schema)
                     profile.update(batch)
+                    if batch.num_rows:
+                        sketch.update(batch)
                     if writer is None:
                         writer = pq.ParquetWriter(
                             path, batch.schema, compression="zstd", use_dictionary=_dictionary_columns(profile)
@@ -142,7 +148,7 @@ def store_batches(
         digest.rows,
         artifact_digest=artifact,
         schema=schema.as_dict(),
-        profile=profile.as_dict(),
+        profile={**profile.as_dict(), "drift": sketch.as_json()},
         source=source,
         time_min=low,
         time_max=high,

@@ -2,8 +2,8 @@
 
 It is what a dataset version records about its values, and what schema inference starts from. Category counts
 are kept for text, boolean and integer columns until a column has more than :data:`MAX_CATEGORIES` distinct
-values; past that the column is not categorical and counting stops. (The drift issue adds histograms; this
-profile is deliberately the cheap part that ingest can afford on every batch.)
+values; past that the column is not categorical and counting stops. (Histograms live in the drift sketch,
+:mod:`ctml.data._sketch`; this summary is the part schema inference and validation read.)
 
 >>> import pyarrow as pa
 >>> profile = Profile.of(pa.table({"x": [1.0, 2.0, None], "c": ["a", "b", "a"]}))
