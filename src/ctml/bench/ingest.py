@@ -17,6 +17,7 @@ ctml is measured again on a file a quarter the size, to show its peak memory doe
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import subprocess
 import sys
@@ -29,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from ctml.errors import MissingExtraError
 from ctml.types import JSON
 
 __all__ = ["GOALS", "IngestBench", "IngestResult", "Measurement", "bench_ingest", "generate_csv", "measure"]
@@ -161,6 +163,8 @@ def measure(contender: str, csv_path: Path, work: Path) -> Measurement:
 
 
 def bench_ingest(workload: IngestBench | None = None, *, progress: Progress | None = None) -> IngestResult:
+    if importlib.util.find_spec("pandas") is None:
+        raise MissingExtraError("bench", "The pandas baseline of `ctml bench ingest`", "pandas")
     workload = workload or IngestBench()
     say = progress or (lambda _: None)
     with tempfile.TemporaryDirectory(prefix="ctml-bench-ingest-") as folder:
