@@ -19,6 +19,7 @@ from ctml.cli import cli
 from ctml.config import Settings
 from ctml.demo import DemoConfig, DemoResult, compare, mcnemar_exact, run_demo, window_count
 from ctml.demo._data import content_digest, cut_windows, load_stream, row_time, to_parquet
+from ctml.drift import DatasetProfile
 from ctml.errors import ConfigError
 from ctml.meta import Node
 from ctml.workspace import Workspace
@@ -110,6 +111,10 @@ def test_registry_has_versions_and_a_champion(home: Settings, result: DemoResult
         assert len(history) == 1 + result.promotions
         assert all(move.reason for move in history)
         assert ws.meta.apps.get("elec2").spec is not None
+        # Each version keeps the drift profile of its training rows: drift against it needs no raw data.
+        reference = DatasetProfile.from_json(versions[0].meta["reference_profile"])  # type: ignore[arg-type]
+        assert reference.rows == int(versions[0].meta["train_rows"][1]) - int(versions[0].meta["train_rows"][0])  # type: ignore[index,arg-type]
+        assert "nswprice" in reference.columns
 
 
 def test_gate_decisions_are_recorded_with_their_evidence(home: Settings, result: DemoResult) -> None:

@@ -48,6 +48,7 @@ from ctml.demo._result import (
     WindowResult,
     check_config,
 )
+from ctml.drift import profile
 from ctml.errors import ConfigError, NotFoundError
 from ctml.meta import DatasetVersion, Node
 from ctml.tracking import ActiveRun
@@ -335,6 +336,7 @@ class _Replay:
                 metrics={"holdout_accuracy": accuracy},
                 meta={"window": window.index, "train_rows": list(train), "holdout_rows": list(hold), "role": role},
                 datasets=[d.id for d in used],
+                reference_profile=profile(self.stream.table.slice(train[0], train[1] - train[0])).to_json(),
             )
             run.set_tags({"model_version": f"{MODEL}/{registered.version}"})
         return _Trained(registered.version, run.id, train, hold, predictions, accuracy)

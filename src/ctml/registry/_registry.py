@@ -52,8 +52,13 @@ class ModelRegistry:
         metrics: Mapping[str, float] | None = None,
         meta: JSONObject | None = None,
         datasets: Sequence[str] = (),
+        reference_profile: JSONObject | None = None,
     ) -> ModelVersion:
-        """Store the model's bytes (or file) and add a version linked to its run and dataset versions."""
+        """Store the model's bytes (or file) and add a version linked to its run and dataset versions.
+
+        ``reference_profile`` is the drift profile of the training data (``ctml.drift.profile(...).to_json()``),
+        kept with the version so drift against it needs neither the training data nor its lineage.
+        """
         if isinstance(data, bytes):
             digest, size = self.artifacts.put_bytes(data), len(data)
         else:
@@ -71,7 +76,11 @@ class ModelRegistry:
             artifact_digest=digest,
             flavor=flavor,
             metrics=metrics,
-            meta={"size_bytes": size, **(meta or {})},
+            meta={
+                "size_bytes": size,
+                **(meta or {}),
+                **({"reference_profile": reference_profile} if reference_profile else {}),
+            },
             actor=self.actor,
             sources=sources,
         )
