@@ -422,21 +422,34 @@ class StepRepo(Repo):
     def list(self, run_id: str) -> list[Step]:
         query = select(steps).where(steps.c.run_id == run_id).order_by(steps.c.started_ms, steps.c.id)
         with self._read() as conn:
-            return [
-                Step(
-                    id=r.id,
-                    run_id=r.run_id,
-                    name=r.name,
-                    status=r.status,
-                    attempt=r.attempt,
-                    started_at=must_ms(r.started_ms),
-                    ended_at=from_ms(r.ended_ms),
-                    cache_key=r.cache_key,
-                    cached=bool(r.cached),
-                    error=r.error,
-                )
-                for r in conn.execute(query)
-            ]
+            return [_step(r) for r in conn.execute(query)]
+
+    def find(self, cache_key: str) -> Step | None:
+        """The latest finished, not cached, step with ``cache_key``: where a pipeline cache hit's output was made."""
+        query = (
+            select(steps)
+            .where(steps.c.cache_key == cache_key, steps.c.status == RunStatus.FINISHED.value, ~steps.c.cached)
+            .order_by(steps.c.started_ms.desc(), steps.c.id.desc())
+            .limit(1)
+        )
+        with self._read() as conn:
+            row = conn.execute(query).fetchone()
+        return None if row is None else _step(row)
+
+
+def _step(r: Any) -> Step:
+    return Step(
+        id=r.id,
+        run_id=r.run_id,
+        name=r.name,
+        status=r.status,
+        attempt=r.attempt,
+        started_at=must_ms(r.started_ms),
+        ended_at=from_ms(r.ended_ms),
+        cache_key=r.cache_key,
+        cached=bool(r.cached),
+        error=r.error,
+    )
 
 
 class ArtifactRepo(Repo):
