@@ -89,6 +89,11 @@ def _number(value: float) -> str:
 
 def _chart(ref: ColumnProfile | None, cur: ColumnProfile | None) -> str:
     if isinstance(ref, NumericProfile) and isinstance(cur, NumericProfile) and ref.count and cur.count:
+        if ref.values is not None and cur.values is not None:
+            # A few integer values (weekdays, counts): quantile bins collapse onto them, so show each value.
+            return _category_chart(
+                {str(k): v for k, v in ref.values.items()}, {str(k): v for k, v in cur.values.items()}, numeric=True
+            )
         return _density_chart(ref, cur)
     if isinstance(ref, CategoricalProfile) and isinstance(cur, CategoricalProfile):
         return _category_chart(ref.categories, cur.categories)
@@ -139,9 +144,11 @@ def _density_chart(ref: NumericProfile, cur: NumericProfile) -> str:
     return _svg(bars + line + axis)
 
 
-def _category_chart(ref: dict[str, int], cur: dict[str, int]) -> str:
-    """Shares of the most frequent categories, reference and current side by side."""
+def _category_chart(ref: dict[str, int], cur: dict[str, int], *, numeric: bool = False) -> str:
+    """Shares of the most frequent categories (or of integer values, in order), reference and current side by side."""
     keys = sorted(set(ref) | set(cur), key=lambda k: (-(ref.get(k, 0) + cur.get(k, 0)), k))[:_MAX_CATEGORIES]
+    if numeric:
+        keys.sort(key=int)
     nr, nc = sum(ref.values()) or 1, sum(cur.values()) or 1
     shares: npt.NDArray[np.float64] = np.array([[ref.get(k, 0) / nr, cur.get(k, 0) / nc] for k in keys])
     top = float(shares.max(initial=0.0)) or 1.0
