@@ -51,6 +51,7 @@ def _register() -> None:
         _drift,
         _lineage,
         _models,
+        _pipeline,
         _runs,
     )
     from ctml.cli._bench import bench
@@ -61,6 +62,7 @@ def _register() -> None:
     cli.add_command(_db.db)
     cli.add_command(_data.data)
     cli.add_command(_drift.drift)
+    cli.add_command(_pipeline.run)
     cli.add_command(_demo.demo)
     bench.add_command(_bench_ingest.ingest)
     bench.add_command(_bench_drift.drift)

@@ -11,6 +11,7 @@ from enum import Enum
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 __all__ = ["console", "emit_json", "jsonable", "table"]
@@ -57,5 +58,6 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
     for index, column in enumerate(columns):
         grid.add_column(column, overflow="fold", no_wrap=index == 0)
     for row in rows:
-        grid.add_row(*("" if cell is None else str(cell) for cell in row))
+        # Cells are data, not markup: a step named fit[p0] must print as itself.
+        grid.add_row(*("" if cell is None else escape(str(cell)) for cell in row))
     console().print(grid)
