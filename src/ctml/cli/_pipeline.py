@@ -67,7 +67,7 @@ def run(
         ["step", "status", "attempt", "duration", "cache", "output"],
         [
             (
-                escape(s.name),
+                s.name,
                 s.status,
                 s.attempt,
                 seconds(s.duration_s),
