@@ -126,3 +126,15 @@ def test_errors_are_one_line_with_exit_2(tmp_path: Path) -> None:
     code, _, err = invoke(tmp_path / "empty", "runs", "list", "--filter", "metrics.acc >> 1")
     assert code == 2
     assert "Cannot read the filter clause" in err
+
+
+def test_names_with_brackets_print_as_themselves(tmp_path: Path) -> None:
+    with Workspace.open(Settings.local(tmp_path / "ct")) as ws:
+        run = ws.tracker.start_run("fan-out", capture=False)
+        step_id = ws.meta.steps.start(run.id, "fit[paris]")
+        ws.meta.steps.finish(step_id)
+        run.finish()
+    code, out, _ = invoke(tmp_path / "ct", "runs", "show", run.id)
+    assert code == 0
+    assert "fit[paris]" in out
+    assert "fit\\[paris]" not in out
