@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from ctml.errors import ConfigError, CtmlError
 
-__all__ = ["Executor", "TaskTimeoutError", "check_resources"]
+__all__ = ["Executor", "MapBySubmit", "TaskTimeoutError", "check_resources"]
 
 T = TypeVar("T")
 
@@ -71,6 +71,29 @@ class Executor(Protocol):
     def shutdown(self) -> None:
         """Release the workers; calling it again does nothing."""
         ...
+
+
+class MapBySubmit:
+    """``map`` as one ``submit`` per item: every executor here schedules items independently."""
+
+    def submit(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        timeout: float | None = None,
+        resources: Mapping[str, float] | None = None,
+    ) -> Future[T]:
+        raise NotImplementedError
+
+    def map(
+        self,
+        fn: Callable[[Any], T],
+        items: Iterable[Any],
+        *,
+        timeout: float | None = None,
+        resources: Mapping[str, float] | None = None,
+    ) -> list[Future[T]]:
+        return [self.submit(fn, item, timeout=timeout, resources=resources) for item in items]
 
 
 def check_resources(resources: Mapping[str, float] | None) -> dict[str, float]:

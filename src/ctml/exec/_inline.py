@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from ctml.exec._base import check_resources, check_timeout
+from ctml.exec._base import MapBySubmit, check_resources, check_timeout
 
 __all__ = ["InlineExecutor"]
 
 T = TypeVar("T")
 
 
-class InlineExecutor:
+class InlineExecutor(MapBySubmit):
     """Runs ``fn(*args)`` during :meth:`submit`; the returned future is already done.
 
     Timeouts are not enforced (nothing can stop a call in the caller's own thread); they are accepted so that
@@ -48,16 +48,6 @@ class InlineExecutor:
                 raise
             future.set_exception(exc)
         return future
-
-    def map(
-        self,
-        fn: Callable[[Any], T],
-        items: Iterable[Any],
-        *,
-        timeout: float | None = None,
-        resources: Mapping[str, float] | None = None,
-    ) -> list[Future[T]]:
-        return [self.submit(fn, item, timeout=timeout, resources=resources) for item in items]
 
     def shutdown(self) -> None:
         return None

@@ -15,21 +15,21 @@ import multiprocessing
 import os
 import pickle
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from ctml.errors import ConfigError
-from ctml.exec._base import TaskTimeoutError, check_resources, check_timeout
+from ctml.exec._base import MapBySubmit, TaskTimeoutError, check_resources, check_timeout
 
 __all__ = ["ProcessExecutor"]
 
 T = TypeVar("T")
 
 
-class ProcessExecutor:
+class ProcessExecutor(MapBySubmit):
     """Runs calls on ``workers`` spawned processes (default: one per CPU), started on the first call.
 
     >>> with ProcessExecutor(workers=1) as executor:
@@ -80,16 +80,6 @@ class ProcessExecutor:
             with self._lock:
                 self._pool = None
             return self._shared().submit(fn, *args)
-
-    def map(
-        self,
-        fn: Callable[[Any], T],
-        items: Iterable[Any],
-        *,
-        timeout: float | None = None,
-        resources: Mapping[str, float] | None = None,
-    ) -> list[Future[T]]:
-        return [self.submit(fn, item, timeout=timeout, resources=resources) for item in items]
 
     def shutdown(self) -> None:
         with self._lock:

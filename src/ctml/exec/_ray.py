@@ -16,13 +16,13 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from ctml.clock import Clock, WallClock
 from ctml.errors import MissingExtraError
-from ctml.exec._base import TaskTimeoutError, check_resources, check_timeout
+from ctml.exec._base import MapBySubmit, TaskTimeoutError, check_resources, check_timeout
 
 __all__ = ["RayExecutor"]
 
@@ -43,7 +43,7 @@ def _import_ray() -> Any:
     return ray
 
 
-class RayExecutor:
+class RayExecutor(MapBySubmit):
     """Runs calls as tasks on the Ray cluster at ``address``, connecting on the first call."""
 
     enforces_timeouts = True
@@ -94,16 +94,6 @@ class RayExecutor:
             self._pending[ref] = (future, deadline, timeout, getattr(fn, "__qualname__", repr(fn)))
         self._wake.set()
         return future
-
-    def map(
-        self,
-        fn: Callable[[Any], T],
-        items: Iterable[Any],
-        *,
-        timeout: float | None = None,
-        resources: Mapping[str, float] | None = None,
-    ) -> list[Future[T]]:
-        return [self.submit(fn, item, timeout=timeout, resources=resources) for item in items]
 
     def shutdown(self) -> None:
         with self._lock:
