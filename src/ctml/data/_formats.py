@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -114,12 +113,8 @@ def read_table(path: str | Path, options: ReadOptions | None = None) -> pa.Table
 
 def _csv(where: str, compression: str | None, options: ReadOptions) -> Iterator[pa.RecordBatch]:
     delimiter = options.delimiter or ("\t" if ".tsv" in Path(where).suffixes else ",")
-    stream = pa.input_stream(where, compression=compression)
-    try:
-        if _is_empty(stream):
-            return
-    finally:
-        stream.close()
+    if _is_empty(where, compression):
+        return
     stream = pa.input_stream(where, compression=compression)
     try:
         reader = pacsv.open_csv(
@@ -185,12 +180,8 @@ def read_widening(path: str | Path, options: ReadOptions | None = None) -> list[
 
 
 def _jsonl(where: str, compression: str | None, options: ReadOptions) -> Iterator[pa.RecordBatch]:
-    stream = pa.input_stream(where, compression=compression)
-    try:
-        if _is_empty(stream):
-            return
-    finally:
-        stream.close()
+    if _is_empty(where, compression):
+        return
     stream = pa.input_stream(where, compression=compression)
     try:
         # Types are not pinned: an explicit schema would turn a dropped field into a column of nulls.
@@ -208,8 +199,13 @@ def _parquet(where: str) -> Iterator[pa.RecordBatch]:
         handle.close()
 
 
-def _is_empty(stream: Any) -> bool:
-    return not stream.read(1)
+def _is_empty(where: str, compression: str | None) -> bool:
+    """Whether the (decompressed) file holds no bytes; a truncated archive raises here, before any reader."""
+    stream = pa.input_stream(where, compression=compression)
+    try:
+        return not stream.read(1)
+    finally:
+        stream.close()
 
 
 def _check_text(where: str, batch: pa.RecordBatch, options: ReadOptions) -> None:
