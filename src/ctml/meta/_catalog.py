@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ctml.errors import ConfigError, NotFoundError
 from ctml.ids import new_id
-from ctml.meta._records import App, DatasetVersion, dump, load, must_ms
+from ctml.meta._records import App, DatasetVersion, dump, load, must_ms, to_ms
 from ctml.meta._schema import apps, dataset_versions, lineage_edges
 from ctml.meta._tx import Repo
 from ctml.types import JSONObject
@@ -72,7 +72,7 @@ class DatasetRepo(Repo):
         if existing is not None:
             return existing, False
         now = self._now()
-        now_ms = int(now.timestamp() * 1000)
+        now_ms = to_ms(now)
         try:
             with self._write() as conn:
                 again = conn.execute(

@@ -8,7 +8,7 @@ from sqlalchemy import insert, select
 
 from ctml.errors import ConfigError
 from ctml.ids import new_id
-from ctml.meta._records import AuditEntry, Decision, Event, dump, load, must_ms
+from ctml.meta._records import AuditEntry, Decision, Event, dump, load, must_ms, to_ms
 from ctml.meta._schema import audit_log, decisions, events
 from ctml.meta._tx import Repo, short_text
 from ctml.types import JSONObject
@@ -78,7 +78,7 @@ class DecisionRepo(Repo):
             "model": model,
             "version": version,
             "actor": actor,
-            "created_ms": int(now.timestamp() * 1000),
+            "created_ms": to_ms(now),
         }
         with self._write() as conn:
             conn.execute(insert(decisions), [row])

@@ -26,6 +26,7 @@ from ctml.meta._records import (
     dump,
     load,
     must_ms,
+    to_ms,
 )
 from ctml.meta._schema import alias_history, aliases, lineage_edges, model_versions, models
 from ctml.meta._tx import Repo
@@ -64,7 +65,7 @@ class ModelRepo(Repo):
         """Add the next version of ``model`` (created on first use) with lineage edges from ``sources``."""
         _name("model name", model)
         now = self._now()
-        now_ms = int(now.timestamp() * 1000)
+        now_ms = to_ms(now)
         with self._write() as conn:
             held = conn.execute(select(models.c.next_version).where(models.c.name == model).with_for_update()).scalar()
             if held is None:
@@ -187,7 +188,7 @@ class ModelRepo(Repo):
 
     def _move(self, model: str, alias: str, version: int | None, expected: int, actor: str, reason: str) -> AliasTarget:
         now = self._now()
-        now_ms = int(now.timestamp() * 1000)
+        now_ms = to_ms(now)
         with self._write() as conn:
             if version is not None:
                 exists = conn.execute(

@@ -24,6 +24,7 @@ from ctml.meta._records import (
     from_ms,
     load,
     must_ms,
+    to_ms,
 )
 from ctml.meta._schema import artifacts, latest_metrics, metrics, params, runs, steps, tags
 from ctml.meta._tx import Repo
@@ -99,7 +100,7 @@ class RunRepo(Repo):
             "status": RunStatus.RUNNING.value,
             "actor": actor,
             "parent_id": parent_id,
-            "created_ms": int(now.timestamp() * 1000),
+            "created_ms": to_ms(now),
             "ended_ms": None,
             "code_fingerprint": code_fingerprint,
             "git_commit": git_commit,
@@ -394,7 +395,7 @@ class StepRepo(Repo):
                             "name": _key("step name", name),
                             "status": RunStatus.RUNNING.value,
                             "attempt": attempt,
-                            "started_ms": int(now.timestamp() * 1000),
+                            "started_ms": to_ms(now),
                             "ended_ms": None,
                             "cache_key": cache_key,
                             "cached": False,
@@ -480,7 +481,7 @@ class ArtifactRepo(Repo):
                             "digest": digest,
                             "size": size,
                             "media_type": media_type,
-                            "created_ms": int(now.timestamp() * 1000),
+                            "created_ms": to_ms(now),
                         }
                     ],
                 )
