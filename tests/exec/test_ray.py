@@ -2,104 +2,45 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from ctml.exec import RayExecutor, open_executor
+from ctml.exec import LocalRayCluster, RayExecutor, loopback_only, open_executor
 from ctml.meta import open_meta
 from ctml.store import open_store
 from ctml.testing.executors import EXECUTOR_CHECKS, ExecutorFactory
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 
+if not loopback_only():
+    # Ray listens on every interface whatever --node-ip-address says; only a loopback-only namespace keeps it in.
+    why = "the Ray tests run in a network namespace with loopback only: `make test` starts one (unshare --net)"
+    if os.environ.get("CTML_REQUIRE_RAY"):
+        pytest.fail(why, pytrace=False)
+    pytest.skip(why, allow_module_level=True)
 
-pytestmark = pytest.mark.slow
-RAY = str(Path(sys.executable).with_name("ray"))
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def _start(args: list[str]) -> subprocess.Popen[bytes]:
-    # --block keeps each node in a process of ours, in a session of its own, so teardown stops exactly it.
-    return subprocess.Popen(
-        [RAY, "start", "--block", "--node-ip-address=127.0.0.1", "--num-cpus=1", "--disable-usage-stats", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
-def _wait_port(port: int, limit_s: float) -> None:
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"the Ray head did not listen on port {port} within {limit_s} s")
-
-
-def _ports() -> list[str]:
-    names = ["ray-client-server-port", "dashboard-agent-listen-port", "metrics-export-port", "runtime-env-agent-port"]
-    return [f"--{name}={_free_port()}" for name in names]
-
-
-def _stop(node: subprocess.Popen[bytes]) -> None:
-    """Stop a node: its process group (the node's raylet, stores and workers) gets SIGTERM, then SIGKILL."""
-    for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 10.0)):
-        try:
-            os.killpg(node.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            node.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            continue
-        if sig == signal.SIGTERM:
-            # The node's own process is gone; make sure nothing it started lingers in its group.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(node.pid, signal.SIGKILL)
-            return
+pytestmark = [pytest.mark.slow, pytest.mark.ray]
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
-    port = _free_port()
-    temp = tempfile.mkdtemp(prefix="ctml-ray-", dir="/tmp")  # short: Ray's unix socket paths have a length limit
-    nodes = [_start(["--head", f"--port={port}", "--include-dashboard=false", f"--temp-dir={temp}", *_ports()])]
-    try:
-        _wait_port(port, 90)
-        nodes.append(_start([f"--address=127.0.0.1:{port}", *_ports()]))
-        address = f"127.0.0.1:{port}"
+    with LocalRayCluster(nodes=2, cpus_per_node=1) as address:
         path = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
         ray.init(address=address, runtime_env={"env_vars": {"PYTHONPATH": path}}, log_to_driver=False)
-        deadline = time.monotonic() + 90
-        while sum(node["Alive"] for node in ray.nodes()) < 2:
-            assert time.monotonic() < deadline, "the worker node did not join the cluster"
-            time.sleep(0.3)
-        yield address
-    finally:
-        if ray.is_initialized():
+        try:
+            deadline = time.monotonic() + 90
+            while sum(node["Alive"] for node in ray.nodes()) < 2:
+                assert time.monotonic() < deadline, "the worker node did not join the cluster"
+                time.sleep(0.3)
+            assert {node["NodeManagerAddress"] for node in ray.nodes()} == {"127.0.0.1"}
+            yield address
+        finally:
             ray.shutdown()
-        for node in reversed(nodes):
-            _stop(node)
-        shutil.rmtree(temp, ignore_errors=True)
 
 
 @pytest.mark.parametrize("check", EXECUTOR_CHECKS, ids=lambda check: check.__name__)

@@ -45,6 +45,7 @@ def _register() -> None:
         _bench_detectors,
         _bench_drift,
         _bench_ingest,
+        _bench_pipeline,
         _data,
         _db,
         _demo,
@@ -67,6 +68,7 @@ def _register() -> None:
     bench.add_command(_bench_ingest.ingest)
     bench.add_command(_bench_drift.drift)
     bench.add_command(_bench_detectors.detectors)
+    bench.add_command(_bench_pipeline.pipeline)
     cli.add_command(bench)
 
 

@@ -41,7 +41,7 @@ def small_data_threads(kind: str) -> AbstractContextManager[Any]:
     Its windows hold a few thousand rows, too few for threads to pay off; on a small, busy machine the
     OpenMP threads of gradient boosting spin against each other, and one fit measured 7 s instead of 0.25 s.
     """
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    from threadpoolctl import threadpool_limits
 
     make_model(kind, 0)  # imports the estimator and so loads its OpenMP runtime: only loaded ones get limited
 

@@ -61,7 +61,7 @@ def domain_classifier(
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.inspection import permutation_importance
     from sklearn.metrics import roc_auc_score
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+    from threadpoolctl import threadpool_limits
 
     if not 0.0 < alpha < 1.0:
         raise ConfigError(f"The 'alpha' parameter of domain_classifier must be in (0, 1). Got {alpha!r} instead.")

@@ -13,5 +13,15 @@ from ctml.exec._inline import InlineExecutor
 from ctml.exec._open import open_executor
 from ctml.exec._process import ProcessExecutor
 from ctml.exec._ray import RayExecutor
+from ctml.exec._ray_cluster import LocalRayCluster, loopback_only
 
-__all__ = ["Executor", "InlineExecutor", "ProcessExecutor", "RayExecutor", "TaskTimeoutError", "open_executor"]
+__all__ = [
+    "Executor",
+    "InlineExecutor",
+    "LocalRayCluster",
+    "ProcessExecutor",
+    "RayExecutor",
+    "TaskTimeoutError",
+    "loopback_only",
+    "open_executor",
+]

@@ -4,6 +4,10 @@
 connections mid-use; a spawned one imports what it needs. So a submitted function must be importable by
 name — defined at module level, not a lambda or a nested function — and its arguments picklable.
 
+Each worker's native thread pools (BLAS, OpenMP) are limited to its share of the CPUs, as Ray does for its
+workers: two workers each starting one BLAS thread per CPU would fight over the cores and run slower than
+one process alone.
+
 A call with a timeout runs in a one-worker pool of its own, warmed up before the clock starts, so that the
 worker can be killed when the timeout passes without disturbing other calls.
 """
@@ -43,6 +47,7 @@ class ProcessExecutor(MapBySubmit):
         if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
             raise ConfigError(f"The 'workers' parameter of ProcessExecutor must be an int >= 1. Got {workers!r}.")
         self.workers = workers or os.cpu_count() or 1
+        self._threads = max(1, (os.cpu_count() or 1) // self.workers)
         self._context = multiprocessing.get_context("spawn")
         self._pool: ProcessPoolExecutor | None = None
         self._timed: set[ProcessPoolExecutor] = set()
@@ -93,13 +98,20 @@ class ProcessExecutor(MapBySubmit):
     def _shared(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=self._context)
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.workers,
+                    mp_context=self._context,
+                    initializer=limit_threads,
+                    initargs=(self._threads,),
+                )
             return self._pool
 
     def _submit_timed(self, fn: Callable[..., T], args: tuple[Any, ...], timeout: float) -> Future[T]:
         outer: Future[T] = Future()
         outer.set_running_or_notify_cancel()
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=self._context)
+        pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=self._context, initializer=limit_threads, initargs=(self._threads,)
+        )
         with self._lock:
             self._timed.add(pool)
 
@@ -123,6 +135,20 @@ class ProcessExecutor(MapBySubmit):
 
         threading.Thread(target=watch, name=f"ctml-timeout-{_name(fn)}", daemon=True).start()
         return outer
+
+
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+
+
+def limit_threads(threads: int) -> None:
+    """In a new worker: at most ``threads`` native threads per pool, for libraries loaded now and later."""
+    for name in _THREAD_VARIABLES:
+        os.environ[name] = str(threads)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # scikit-learn brings threadpoolctl; without it only the variables apply
+        return
+    threadpool_limits(threads)
 
 
 def _kill(pool: ProcessPoolExecutor) -> None:

@@ -13,6 +13,7 @@ past its timeout is cancelled (its worker is killed) and fails with :class:`Task
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -115,7 +116,9 @@ class RayExecutor(MapBySubmit):
     def _connect(self) -> None:
         # A connection this executor opened is closed by its shutdown; one the caller opened is left alone.
         if not self._ray.is_initialized():
-            self._ray.init(address=self.address, runtime_env=self.runtime_env, log_to_driver=False)
+            self._ray.init(
+                address=self.address, runtime_env=self.runtime_env, log_to_driver=False, logging_level=logging.WARNING
+            )
             self._owns_connection = True
         if self._remote is None:
             self._remote = self._ray.remote(_call)
