@@ -384,27 +384,32 @@ class StepRepo(Repo):
     def start(self, run_id: str, name: str, *, attempt: int = 1, cache_key: str | None = None) -> str:
         now = self._now()
         step_id = new_id(now)
-        with self._write() as conn:
-            try:
-                conn.execute(
-                    insert(steps),
-                    [
-                        {
-                            "id": step_id,
-                            "run_id": run_id,
-                            "name": _key("step name", name),
-                            "status": RunStatus.RUNNING.value,
-                            "attempt": attempt,
-                            "started_ms": to_ms(now),
-                            "ended_ms": None,
-                            "cache_key": cache_key,
-                            "cached": False,
-                            "error": None,
-                        }
-                    ],
-                )
-            except IntegrityError:
+        row = {
+            "id": step_id,
+            "run_id": run_id,
+            "name": _key("step name", name),
+            "status": RunStatus.RUNNING.value,
+            "attempt": attempt,
+            "started_ms": to_ms(now),
+            "ended_ms": None,
+            "cache_key": cache_key,
+            "cached": False,
+            "error": None,
+        }
+        try:
+            with self._write() as conn:
+                conn.execute(insert(steps), [row])
+        except IntegrityError:
+            # Asked after the failed transaction ended: PostgreSQL refuses statements inside an aborted one.
+            with self._read() as conn:
+                exists = conn.execute(select(runs.c.id).where(runs.c.id == run_id)).first() is not None
+            if not exists:
                 raise NotFoundError(f"No run with id {run_id!r} to add step {name!r} to.") from None
+            raise ConflictError(
+                f"Attempt {attempt} of step {name!r} in run {run_id} was already started by another process: "
+                "two processes are running or resuming this run. Let the other one finish, or wait until it "
+                "has stopped before resuming."
+            ) from None
         return step_id
 
     def finish(

@@ -80,6 +80,9 @@ steps = Table(
     Column("cached", Boolean, nullable=False, default=False),
     Column("error", Text, nullable=True),
     Index("ix_steps_run", "run_id", "started_ms"),
+    # One row per attempt: two processes resuming one run collide here instead of both running a step.
+    Index("ux_steps_run_name_attempt", "run_id", "name", "attempt", unique=True),
+    Index("ix_steps_cache_key", "cache_key"),
 )
 
 params = Table(

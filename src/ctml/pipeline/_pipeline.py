@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ctml.clock import Clock, WallClock
-from ctml.errors import ConfigError
+from ctml.errors import ConfigError, ConflictError
 from ctml.exec import Executor, InlineExecutor, open_executor
 from ctml.hashing import canonical_json, sha256_json
 from ctml.meta import MetaStore
@@ -183,6 +183,8 @@ class Pipeline:
             )
             try:
                 runner.run()
+            except ConflictError:
+                raise  # another process is running this run: its record is not this one's to end
             except BaseException as exc:
                 status = RunStatus.KILLED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
                 recorder.end(status, f"{type(exc).__name__}: {exc}")

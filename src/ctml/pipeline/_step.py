@@ -15,8 +15,13 @@ default, if the function gives one, is the param's default). ``seed`` is the run
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import inspect
+import os
+import site
+import sys
+import sysconfig
 import textwrap
 import typing
 from collections.abc import Callable, Mapping
@@ -77,7 +82,12 @@ class Step:
         self.inputs = tuple(p.name for p in parameters)
         self.defaults = {p.name: p.default for p in parameters if p.default is not _MISSING}
         self.hints = _hints(fn)
-        self.fingerprint = _fingerprint(fn, self.name)
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """The sha256 of the step's code and of the user code it calls (taken when first asked, once its
+        module has finished importing, so helpers defined below the step count too)."""
+        return _fingerprint(self.fn, self.name)
 
     @property
     def where(self) -> str:
@@ -170,10 +180,83 @@ def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
 
 
 def _fingerprint(fn: Callable[..., Any], name: str) -> str:
-    """The sha256 of the step's source text (its code object where the source is not available)."""
+    """The sha256 of the step's source text and of the user code it reaches by name.
+
+    A step that calls ``prepare(...)`` from its own project must miss the cache when ``prepare`` changes, so
+    the functions and classes it names — directly, or as ``module.attribute`` of a project module — are
+    hashed too, and what those name in turn, a few levels deep. "Project" means not the standard library and
+    not an installed package: those change with the environment, which every run records separately.
+    """
+    parts = [name.encode()]
+    seen: set[int] = set()
+    pending: list[tuple[Any, int]] = [(fn, 0)]
+    while pending:
+        obj, depth = pending.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        parts.append(_source_of(obj))
+        if depth < _CALLEE_DEPTH:
+            pending += [(callee, depth + 1) for callee in sorted(_callees(obj), key=_qualified, reverse=True)]
+    return sha256_bytes(b"\0".join(parts))
+
+
+_CALLEE_DEPTH = 3
+
+
+def _source_of(obj: Any) -> bytes:
     try:
-        text = textwrap.dedent(inspect.getsource(fn)).encode()
+        return _qualified(obj).encode() + b"\n" + textwrap.dedent(inspect.getsource(obj)).encode()
     except (OSError, TypeError):
-        code = fn.__code__
-        text = code.co_code + repr(code.co_consts).encode() + repr(code.co_names).encode()
-    return sha256_bytes(name.encode() + b"\0" + text)
+        code = getattr(obj, "__code__", None)
+        if code is None:
+            return _qualified(obj).encode()
+        return bytes(code.co_code) + repr(code.co_consts).encode() + repr(code.co_names).encode()
+
+
+def _qualified(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', '?')}"
+
+
+def _callees(obj: Any) -> list[Any]:
+    """The project functions and classes that ``obj``'s code names through its module's globals."""
+    function = inspect.unwrap(obj) if inspect.isfunction(obj) else None
+    if function is None:
+        return []
+    names: set[str] = set()
+    codes = [function.__code__]
+    while codes:
+        code = codes.pop()
+        names.update(code.co_names)
+        codes += [const for const in code.co_consts if inspect.iscode(const)]
+    found: list[Any] = []
+    module_globals = function.__globals__
+    for name in names:
+        value = module_globals.get(name)
+        if inspect.ismodule(value) and not value.__name__.startswith("ctml") and _is_project(value.__file__):
+            found += [getattr(value, attr) for attr in names if _is_project_code(getattr(value, attr, None))]
+        elif _is_project_code(value):
+            found.append(value)
+    return found
+
+
+def _is_project_code(value: Any) -> bool:
+    if not (inspect.isfunction(value) or inspect.isclass(value)):
+        return False
+    name = getattr(value, "__module__", "") or ""
+    module = sys.modules.get(name)
+    if module is None or name == "ctml" or name.startswith("ctml."):
+        return False
+    return _is_project(getattr(module, "__file__", None))
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_project(path: str | None) -> bool:
+    if not path:
+        return False
+    resolved = os.path.realpath(path)
+    installed = {os.path.realpath(p) for p in [*site.getsitepackages(), site.getusersitepackages()]}
+    stdlib = os.path.realpath(sysconfig.get_paths()["stdlib"])
+    if any(resolved.startswith(root + os.sep) for root in installed):
+        return False
+    return not resolved.startswith(stdlib + os.sep)

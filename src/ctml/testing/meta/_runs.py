@@ -389,6 +389,10 @@ def check_steps(factory: MetaStoreFactory) -> None:
 
         with _raises(NotFoundError, "steps.start on an unknown run"):
             store.steps.start("no-such-run", "load")
+        with _raises(ConflictError, "steps.start of an attempt already started (two processes resuming a run)"):
+            store.steps.start(run_id, "train", attempt=2)
+        after = store.steps.start(run_id, "load", attempt=2)
+        _expect(after not in (load, train, retry), "the store must still take new attempts after a conflict")
         with _raises(NotFoundError, "steps.finish of an unknown step"):
             store.steps.finish("no-such-step")
         with _raises(ConfigError, "steps.finish with an unknown status"):
