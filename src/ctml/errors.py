@@ -6,13 +6,15 @@ expected and how to fix it. User-code failures are wrapped at one boundary and k
     CtmlError
     ├── ConfigError (ValueError) ............ bad settings, URL, spec or argument value
     │   ├── UnknownBackendError ............. a URL scheme no backend is registered for
-    │   └── MissingExtraError (ImportError) . an optional dependency is not installed; names the pip command
+    │   ├── MissingExtraError (ImportError) . an optional dependency is not installed; names the pip command
+    │   └── SchemaError ..................... input columns do not match a model's signature; names the column
     ├── NotFoundError (LookupError) ......... a run, model, version, alias or dataset that does not exist
     │   └── ArtifactNotFoundError ........... no artifact with that digest in the store
     ├── ConflictError ....................... a compare-and-set lost, or a name is already taken
     ├── BackendUnavailableError (OSError) ... a database or object store cannot be reached
     ├── SchemaVersionError .................. metadata written by a newer ctml, or not yet migrated
-    └── CorruptArtifactError ................ stored bytes do not match their digest (tampered or truncated)
+    ├── CorruptArtifactError ................ stored bytes do not match their digest (tampered or truncated)
+    └── UntrustedModelError ................. a model payload needs types or a format ctml will not load blindly
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ __all__ = [
     "CtmlError",
     "MissingExtraError",
     "NotFoundError",
+    "SchemaError",
     "SchemaVersionError",
     "UnknownBackendError",
+    "UntrustedModelError",
 ]
 
 
@@ -64,6 +68,14 @@ class MissingExtraError(CtmlError, ImportError):
         self.module = module
 
 
+class SchemaError(ConfigError):
+    """Input data does not match what a model was trained on: a missing, extra or wrongly typed column."""
+
+    def __init__(self, message: str, column: str | None = None) -> None:
+        super().__init__(message)
+        self.column = column
+
+
 class NotFoundError(CtmlError, LookupError):
     """A run, model, version, alias or dataset does not exist."""
 
@@ -95,3 +107,10 @@ class CorruptArtifactError(CtmlError):
         )
         self.digest = digest
         self.actual = actual
+
+
+class UntrustedModelError(CtmlError):
+    """A serialized model asks for types outside the allowlist, or for an unsafe format without a verified digest.
+
+    Nothing has been executed when this is raised; the payload was inspected, not loaded.
+    """
