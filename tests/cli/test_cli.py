@@ -138,3 +138,28 @@ def test_names_with_brackets_print_as_themselves(tmp_path: Path) -> None:
     assert code == 0
     assert "fit[paris]" in out
     assert "fit\\[paris]" not in out
+
+
+def test_runs_show_lists_a_gate_verdict_check_by_check(tmp_path: Path) -> None:
+    import numpy as np
+
+    from ctml.evaluate import Gate, record_verdict
+
+    settings = Settings.local(tmp_path / "ct", actor="ana")
+    truth = np.array([0, 1] * 100)
+    champion = truth.copy()
+    champion[:40] = 1 - champion[:40]
+    challenger = truth.copy()
+    challenger[:5] = 1 - challenger[:5]
+    verdict = Gate(max_latency_ms=25).judge(truth, challenger, champion, challenger_latency_ms=40.0)
+    with Workspace.open(settings) as ws:
+        with ws.tracker.start_run("retrain", app="elec2", capture=False) as run:
+            pass
+        record_verdict(ws.meta, verdict, app="elec2", run_id=run.id, actor="ana")
+    code, out, _ = invoke(tmp_path / "ct", "runs", "show", run.id)
+    assert code == 0
+    assert verdict.outcome == "reject"
+    assert "Gate checks (reject" in out
+    assert "latency" in out
+    assert "failed" in out
+    assert "significance" in out

@@ -6,7 +6,7 @@ import click
 
 from ctml.cli._context import State, pass_state
 from ctml.cli._output import emit_json, seconds, table, when
-from ctml.meta import Node
+from ctml.meta import Decision, Node
 
 __all__ = ["runs"]
 
@@ -102,5 +102,29 @@ def show_run(state: State, run_id: str, as_json: bool) -> None:
         )
     if decisions:
         table("Decisions", ["kind", "outcome", "summary"], [(d.kind, d.outcome, d.summary) for d in decisions])
+        for decision in decisions:
+            _show_checks(decision)
     if run.error:
         click.echo("Error:\n" + run.error)
+
+
+def _show_checks(decision: Decision) -> None:
+    """A gate's evidence, check by check: what was measured, against which limit, and what it meant."""
+    checks = decision.evidence.get("checks")
+    if not isinstance(checks, list) or not checks:
+        return
+    rows = []
+    for check in checks:
+        if isinstance(check, dict):
+            value, limit = check.get("value"), check.get("limit")
+            rows.append(
+                (
+                    str(check.get("name", "")),
+                    str(check.get("status", "")),
+                    "-" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value),
+                    "-" if limit is None else str(limit),
+                    str(check.get("detail", "")),
+                )
+            )
+    title = f"Gate checks ({decision.outcome}, decision {decision.id})"
+    table(title, ["check", "status", "value", "limit", "detail"], rows)
