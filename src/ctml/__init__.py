@@ -15,6 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ctml.app import App, load_app
     from ctml.clock import Clock, SimulatedClock, WallClock
     from ctml.config import Settings
     from ctml.errors import CtmlError
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ActiveRun",
+    "App",
     "ArtifactStore",
     "Clock",
     "CtmlError",
@@ -39,6 +41,7 @@ __all__ = [
     "WallClock",
     "Workspace",
     "__version__",
+    "load_app",
     "open_meta",
     "open_store",
 ]
@@ -47,6 +50,7 @@ __version__ = "0.1.0"
 
 _WHERE = {
     "ActiveRun": "ctml.tracking",
+    "App": "ctml.app",
     "ArtifactStore": "ctml.store",
     "Clock": "ctml.clock",
     "CtmlError": "ctml.errors",
@@ -59,6 +63,7 @@ _WHERE = {
     "Tracker": "ctml.tracking",
     "WallClock": "ctml.clock",
     "Workspace": "ctml.workspace",
+    "load_app": "ctml.app",
     "open_meta": "ctml.meta",
     "open_store": "ctml.store",
 }

@@ -46,14 +46,18 @@ def _register() -> None:
         _bench_drift,
         _bench_ingest,
         _bench_pipeline,
+        _bench_serve,
+        _bench_training,
         _data,
         _db,
         _demo,
         _drift,
+        _init,
         _lineage,
         _models,
         _pipeline,
         _runs,
+        _serve,
     )
     from ctml.cli._bench import bench
 
@@ -65,10 +69,16 @@ def _register() -> None:
     cli.add_command(_drift.drift)
     cli.add_command(_pipeline.run)
     cli.add_command(_demo.demo)
+    cli.add_command(_init.init)
+    cli.add_command(_init.app)
+    cli.add_command(_serve.serve)
+    cli.add_command(_serve.tokens)
     bench.add_command(_bench_ingest.ingest)
     bench.add_command(_bench_drift.drift)
     bench.add_command(_bench_detectors.detectors)
     bench.add_command(_bench_pipeline.pipeline)
+    bench.add_command(_bench_serve.serve)
+    bench.add_command(_bench_training.training)
     cli.add_command(bench)
 
 

@@ -6,6 +6,7 @@ same conformance suite (:mod:`ctml.testing.meta`).
 
 from ctml.meta._engine import schema_status
 from ctml.meta._models import ANY_REVISION
+from ctml.meta._predictions import FeedbackResult, LabeledPrediction, PredictionRecord
 from ctml.meta._records import (
     AliasMove,
     AliasTarget,
@@ -24,12 +25,14 @@ from ctml.meta._records import (
     Step,
 )
 from ctml.meta._runs import Metric
+from ctml.meta._serving import ApiToken, RouteRecord
 from ctml.meta._store import MetaStore, open_meta
 
 __all__ = [
     "ANY_REVISION",
     "AliasMove",
     "AliasTarget",
+    "ApiToken",
     "App",
     "ArtifactRef",
     "AuditEntry",
@@ -37,12 +40,16 @@ __all__ = [
     "Decision",
     "Edge",
     "Event",
+    "FeedbackResult",
+    "LabeledPrediction",
     "MetaStore",
     "Metric",
     "MetricPoint",
     "Model",
     "ModelVersion",
     "Node",
+    "PredictionRecord",
+    "RouteRecord",
     "Run",
     "Step",
     "open_meta",

@@ -282,3 +282,50 @@ source_watermarks = Table(
     Column("dataset_version_id", ID, nullable=True),
     Column("updated_ms", BigInteger, nullable=False),
 )
+
+# Serving (migration 0005): the prediction log, labels that arrive later, route tables, API tokens.
+predictions = Table(
+    "predictions",
+    METADATA,
+    Column("id", ID, primary_key=True),
+    Column("app", NAME, nullable=False),
+    Column("model", NAME, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("route", String(16), nullable=False),
+    Column("inputs", Text, nullable=False),
+    Column("output", Text, nullable=False),
+    Column("latency_ms", Float, nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Index("ix_predictions_app_at", "app", "at_ms"),
+)
+
+feedback = Table(
+    "feedback",
+    METADATA,
+    Column("prediction_id", ID, primary_key=True),
+    Column("app", NAME, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("received_ms", BigInteger, nullable=False),
+    Index("ix_feedback_app_at", "app", "at_ms"),
+)
+
+serve_routes = Table(
+    "serve_routes",
+    METADATA,
+    Column("app", NAME, primary_key=True),
+    Column("routes", Text, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    METADATA,
+    Column("id", ID, primary_key=True),
+    Column("name", NAME, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("revoked_ms", BigInteger, nullable=True),
+)

@@ -10,7 +10,9 @@ from ctml.meta._engine import connect, describe_url, migrate
 from ctml.meta._journal import AuditRepo, DecisionRepo, EventRepo
 from ctml.meta._lineage import LineageRepo
 from ctml.meta._models import ModelRepo
+from ctml.meta._predictions import PredictionRepo
 from ctml.meta._runs import ArtifactRepo, RunRepo, StepRepo
+from ctml.meta._serving import RouteRepo, TokenRepo
 from ctml.meta._watermarks import WatermarkRepo
 
 __all__ = ["MetaStore", "open_meta"]
@@ -44,6 +46,9 @@ class MetaStore:
         self.decisions = DecisionRepo(*args)
         self.audit = AuditRepo(*args)
         self.watermarks = WatermarkRepo(*args)
+        self.predictions = PredictionRepo(*args)
+        self.routes = RouteRepo(*args)
+        self.tokens = TokenRepo(*args)
 
     def __repr__(self) -> str:
         return f"MetaStore({describe_url(self.url)!r})"

@@ -1,0 +1,253 @@
+"""Serving benchmark: ctml (prediction logging on) against ``mlflow models serve`` and a bare Starlette app.
+
+The same scikit-learn model (a LogisticRegression fitted on the first 5,000 rows of elec2, 8 features) is
+served on loopback by each server, each one process under one uvicorn worker (MLflow: ``mlflow models serve
+--env-manager local -w 1``). For each scenario (1-row and 100-row requests, at 1 and 16 connections) a
+separate load-generator process (:mod:`ctml.bench._serve_load`: raw HTTP/1.1 keep-alive over asyncio, closed
+loop, pre-built request bytes) drives each server for a fixed time after a warm-up and reports requests per
+second and the p99 latency. The generator is the same code for all three, so it costs each the same. Servers
+run one at a time; the machine's other load is not controlled (on a shared machine numbers are noisy).
+
+ctml does more per request than the bare app: it validates the body against the signature, routes, gives
+every row an id, and queues every prediction for the log, which a writer thread writes to SQLite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ctml.errors import ConfigError
+
+__all__ = ["GOALS", "Scenario", "ServeBenchResult", "ServeWorkload", "bench_serve"]
+
+#: ctml's throughput over MLflow's (target, goal) and over the bare app's (target).
+GOALS = {"mlflow_x": 3.0, "mlflow_x_goal": 5.0, "bare_x": 0.8}
+ELEC2 = Path("/work/shared/datasets/elec2/elec2.csv")
+FEATURES = ("date", "day", "period", "nswprice", "nswdemand", "vicprice", "vicdemand", "transfer")
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ServeWorkload:
+    rows: tuple[int, ...] = (1, 100)
+    connections: tuple[int, ...] = (1, 16)
+    seconds: float = 5.0
+    warmup: float = 1.0
+
+    @classmethod
+    def quick(cls) -> ServeWorkload:
+        return cls(seconds=1.5, warmup=0.5)
+
+
+@dataclass
+class Scenario:
+    rows: int
+    connections: int
+    ctml_rps: float | None = None
+    mlflow_rps: float | None = None
+    bare_rps: float | None = None
+    ctml_p99_ms: float | None = None
+    mlflow_p99_ms: float | None = None
+    bare_p99_ms: float | None = None
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ServeBenchResult:
+    workload: ServeWorkload
+    scenarios: list[Scenario]
+    mlflow_skipped: str | None
+    logged_rows: int
+
+    def as_list(self) -> list[dict[str, Any]]:
+        return [s.as_dict() for s in self.scenarios]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def _fit(folder: Path) -> tuple[Any, np.ndarray]:
+    import pyarrow.csv
+    from sklearn.linear_model import LogisticRegression
+
+    from ctml.flavors import fit_model
+
+    if not ELEC2.exists():
+        raise ConfigError(f"ctml bench serve needs the elec2 data set at {ELEC2}.")
+    table = pyarrow.csv.read_csv(ELEC2).slice(0, 5000)
+    X = np.column_stack([table.column(n).to_numpy().astype(np.float64) for n in FEATURES])
+    y = table.column("class").to_numpy().astype(str)
+    return fit_model(LogisticRegression(max_iter=1000), X, y, feature_names=FEATURES, seed=0), X
+
+
+def _wait(port: int, path: str, child: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise ConfigError(f"A benchmark server exited with status {child.returncode} before it was ready.")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}{path}", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise ConfigError(f"A benchmark server on port {port} was not ready after {timeout:.0f} s.")
+
+
+def _load(port: int, path: str, body: bytes, connections: int, workload: ServeWorkload, folder: Path) -> dict[str, Any]:
+    body_file = folder / f"body-{port}-{len(body)}.json"
+    body_file.write_bytes(body)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ctml.bench._serve_load",
+            "127.0.0.1",
+            str(port),
+            path,
+            str(body_file),
+            str(connections),
+            str(workload.seconds),
+            str(workload.warmup),
+        ],
+        capture_output=True,
+        check=True,
+        timeout=workload.seconds + workload.warmup + 60,
+    )
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+def bench_serve(workload: ServeWorkload | None = None, *, progress: Progress | None = None) -> ServeBenchResult:
+    workload = workload or ServeWorkload()
+    say = progress or (lambda _: None)
+    with tempfile.TemporaryDirectory(prefix="ctml-bench-serve-") as tmp:
+        folder = Path(tmp)
+        model, X = _fit(folder)
+        rows_json = [dict(zip(FEATURES, X[i].tolist(), strict=True)) for i in range(max(workload.rows))]
+        servers = _servers(folder, model, rows_json)
+        mlflow_skipped = None if "mlflow" in servers else _mlflow_missing()
+        scenarios = [Scenario(r, c) for r in workload.rows for c in workload.connections]
+        logged = 0
+        for name, (command, ready, path, body_of, env) in servers.items():
+            port = _free_port()
+            say(f"starting {name}")
+            child = subprocess.Popen(
+                [*command, str(port)] if name != "mlflow" else [*command, "-p", str(port)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                _wait(port, ready, child)
+                for s in scenarios:
+                    say(f"{name}: {s.rows} rows x {s.connections} connections")
+                    got = _load(port, path, body_of(rows_json[: s.rows]), s.connections, workload, folder)
+                    setattr(s, f"{name}_rps", round(got["rps"], 1))
+                    setattr(s, f"{name}_p99_ms", None if got["p99_ms"] is None else round(got["p99_ms"], 3))
+                    if got["errors"]:
+                        s.errors[name] = got["errors"]
+            finally:
+                child.terminate()
+                child.wait(60)
+            if name == "ctml":
+                from ctml.meta import open_meta
+
+                with open_meta(f"sqlite:///{folder / 'meta.db'}") as meta:
+                    logged = meta.predictions.count("elec")
+    return ServeBenchResult(workload, scenarios, mlflow_skipped, logged)
+
+
+def _mlflow_missing() -> str | None:
+    try:
+        import mlflow  # noqa: F401
+    except ImportError:
+        return "mlflow is not installed (pip install 'ctml[bench]')"
+    return None
+
+
+def _servers(folder: Path, model: Any, rows: list[dict[str, float]]) -> dict[str, Any]:
+    from ctml.meta import open_meta
+    from ctml.registry import ModelRegistry
+    from ctml.store import open_store
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    meta_url, artifacts = f"sqlite:///{folder / 'meta.db'}", str(folder / "artifacts")
+    with open_meta(meta_url) as meta:
+        registry = ModelRegistry(meta, open_store(artifacts), actor="bench")
+        registry.register("elec", model.to_bytes(), flavor="sklearn")
+        registry.promote("elec", 1)
+    model_file = folder / "model.ctml"
+    model_file.write_bytes(model.to_bytes())
+
+    def ours(batch: list[dict[str, float]]) -> bytes:
+        return json.dumps(batch[0] if len(batch) == 1 else {"rows": batch}).encode()
+
+    servers: dict[str, Any] = {
+        "ctml": (
+            [sys.executable, "-m", "ctml.bench._serve_apps", "ctml", meta_url, artifacts],
+            "/readyz",
+            "/v1/apps/elec/predict",
+            ours,
+            env,
+        ),
+        "bare": (
+            [sys.executable, "-m", "ctml.bench._serve_apps", "bare", str(model_file)],
+            "/ping",
+            "/predict",
+            ours,
+            env,
+        ),
+    }
+    if _mlflow_missing() is None:
+        servers["mlflow"] = _mlflow_server(folder, model, env)
+    return servers
+
+
+def _mlflow_server(folder: Path, model: Any, env: dict[str, str]) -> tuple[Any, ...]:  # pragma: no cover - needs mlflow
+    import mlflow.sklearn
+
+    path = folder / "mlflow-model"
+    mlflow.sklearn.save_model(model.estimator, str(path))
+
+    def body(batch: list[dict[str, float]]) -> bytes:
+        return json.dumps({"dataframe_records": batch}).encode()
+
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "models",
+        "serve",
+        "-m",
+        str(path),
+        "--env-manager",
+        "local",
+        "-w",
+        "1",
+        "-h",
+        "127.0.0.1",
+    ]
+    return (command, "/ping", "/invocations", body, {**env, "MLFLOW_DISABLE_TELEMETRY": "true"})

@@ -1,0 +1,56 @@
+"""A model version loaded for serving: verified, warmed, and ready to predict on a checked matrix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ctml.errors import NotFoundError
+from ctml.flavors import Model
+from ctml.registry import ModelRegistry
+from ctml.serve._codec import RowCodec
+
+__all__ = ["LoadedModel", "load_version"]
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """One model version in memory, with the codec built from its signature."""
+
+    model: str
+    version: int
+    digest: str
+    loaded: Model
+    codec: RowCodec
+    classes: tuple[Any, ...] | None
+
+    def predict(self, X: np.ndarray) -> tuple[list[Any], list[list[float]] | None]:
+        """Predictions and (for classifiers with probabilities) class probabilities, as JSON-ready lists.
+
+        ``X`` comes from :attr:`codec`: float64, in training column order, finite. The flavor is called
+        directly, without the signature check :meth:`Model.predict` repeats.
+        """
+        m = self.loaded
+        out = m.flavor.predict(m.estimator, X, m.signature)
+        if self.classes is None:
+            return out.tolist(), None
+        labels = [self.classes[i] for i in out.tolist()]
+        if "proba" not in m.flavor.capabilities:
+            return labels, None
+        return labels, m.flavor.predict_proba(m.estimator, X, m.signature).tolist()
+
+
+def load_version(registry: ModelRegistry, model: str, version: int, *, max_rows: int) -> LoadedModel:
+    """Load ``model`` v``version`` from the registry, verify its digest, and warm it with one prediction."""
+    record = registry.resolve(model, version)
+    digest = record.artifact_digest
+    if digest is None:
+        raise NotFoundError(f"{model} v{version} has no stored artifact to serve.")
+    data = registry.artifacts.get_bytes(digest)  # hashed while read: a tampered artifact never loads
+    loaded = Model.from_bytes(data, digest=digest)
+    codec = RowCodec(loaded.signature, max_rows=max_rows)
+    served = LoadedModel(model, version, digest, loaded, codec, loaded.signature.classes)
+    served.predict(np.zeros((1, len(loaded.signature.feature_names))))  # first calls pay for lazy set-up
+    return served
