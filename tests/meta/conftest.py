@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from _services import unreachable
 from ctml.meta import MetaStore, open_meta
 from ctml.store import ArtifactStore, open_store
 from ctml.testing.meta import MetaStoreFactory
@@ -40,7 +41,7 @@ class ScratchDatabases:
         try:
             self._admin = psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=3)
         except psycopg.OperationalError as exc:
-            pytest.skip(f"PostgreSQL is not reachable at {server}: {exc}")
+            unreachable(f"PostgreSQL is not reachable at {server}: {exc}")
 
     def create(self) -> str:
         """The URL of a new, empty database."""

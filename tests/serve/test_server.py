@@ -84,7 +84,7 @@ def test_feedback_late_out_of_order_and_unknown_ids(client: TestClient, server: 
     assert client.post("/v1/apps/elec/feedback", json=early).status_code == 200  # older label arrives last
     joined = {p.prediction.id: p.label for p in server.meta.predictions.labeled("elec")}
     assert joined == {ids[0]: "UP", ids[1]: "DOWN"}
-    ghost = "01HK153X00AAAAAAAAAAAAAAAA"
+    ghost = "01HK153X00AAAAAAAAAAAAAAAA-0"
     mixed = client.post("/v1/apps/elec/feedback", json={"labels": [{"id": ghost, "label": "UP"}, late]})
     assert mixed.status_code == 200
     assert mixed.json()["unknown"] == [ghost]

@@ -250,4 +250,7 @@ def _mlflow_server(folder: Path, model: Any, env: dict[str, str]) -> tuple[Any, 
         "-h",
         "127.0.0.1",
     ]
-    return (command, "/ping", "/invocations", body, {**env, "MLFLOW_DISABLE_TELEMETRY": "true"})
+    # MLflow starts `uvicorn` by name: the interpreter's own bin folder must be on PATH (it is not when a
+    # virtual environment is used without being activated).
+    path_var = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.environ.get("PATH", ""))])
+    return (command, "/ping", "/invocations", body, {**env, "PATH": path_var, "MLFLOW_DISABLE_TELEMETRY": "true"})

@@ -1,9 +1,18 @@
 """The prediction log and the labels that arrive later, joined by prediction id.
 
-The server writes predictions in batches from a background thread (``append``); labels arrive later, in any
-order and in batches (``add_feedback``). A label names its prediction by id: an id the log does not hold is
-reported back, never stored, so the monitor's join (``labeled``) only ever sees labels of real predictions.
-Of two labels for one prediction the one with the later ``at`` wins, whatever order they arrived in.
+The server writes one row per request, from a background thread (``append``): the request's inputs and
+outputs as JSON arrays in row order, so a 100-row request costs one encoded document and one row, not a
+hundred. Its predictions are ``<request id>-0`` .. ``<request id>-<n-1>``; readers (``window``, ``labeled``)
+unfold requests back into one :class:`PredictionRecord` per prediction.
+
+Labels arrive later, in any order and in batches (``add_feedback``). A label names its prediction by id: an
+id the log does not hold is reported back, never stored, so the monitor's join only ever sees labels of real
+predictions. Of two labels for one prediction the one with the later ``at`` wins, whatever order they came in.
+
+>>> split_id("01JD3H2K5Q8X9Z7Y6W5V4T3S2R-17")
+('01JD3H2K5Q8X9Z7Y6W5V4T3S2R', 17)
+>>> split_id("not-an-id") is None
+True
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ from ctml.meta._schema import feedback, predictions
 from ctml.meta._tx import Repo
 from ctml.types import JSON
 
-__all__ = ["FeedbackResult", "LabeledPrediction", "PredictionRecord", "PredictionRepo"]
+__all__ = ["FeedbackResult", "LabeledPrediction", "PredictionRecord", "PredictionRepo", "split_id"]
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's bind limits
 
@@ -53,17 +62,27 @@ class FeedbackResult:
     unknown: tuple[str, ...]
 
 
+def split_id(prediction_id: str) -> tuple[str, int] | None:
+    """``(request id, row)`` of a prediction id, or None when it is not one."""
+    head, sep, tail = prediction_id.rpartition("-")
+    if not sep or not head or len(head) > 32 or not tail.isdigit() or len(tail) > 6:
+        return None
+    return head, int(tail)
+
+
 class PredictionRepo(Repo):
     def append(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert logged predictions in one transaction: each a mapping of the ``predictions`` columns
-        (``inputs`` and ``output`` already JSON text, ``at_ms`` Unix milliseconds)."""
+        """Insert logged requests in one transaction: each a mapping of the ``predictions`` columns (``rows`` the
+        number of predictions; ``inputs`` a JSON array of row objects and ``output`` a JSON object of arrays
+        ``predictions`` / ``probabilities``, both already text; ``at_ms`` Unix milliseconds)."""
         if not rows:
             return
         with self._write() as conn:
             self._run(conn, insert(predictions), [dict(r) for r in rows])
 
     def count(self, app: str | None = None) -> int:
-        stmt = select(func.count()).select_from(predictions)
+        """How many predictions (not requests) are logged."""
+        stmt = select(func.coalesce(func.sum(predictions.c.rows), 0))
         if app is not None:
             stmt = stmt.where(predictions.c.app == app)
         with self._read() as conn:
@@ -72,10 +91,9 @@ class PredictionRepo(Repo):
     def window(
         self, app: str, *, start: datetime | None = None, end: datetime | None = None, limit: int = 10_000
     ) -> list[PredictionRecord]:
-        """Predictions of ``app`` made in ``[start, end)``, oldest first."""
-        stmt = self._windowed(select(predictions), app, start, end).order_by(predictions.c.at_ms, predictions.c.id)
-        with self._read() as conn:
-            return [_record(r) for r in conn.execute(stmt.limit(limit))]
+        """Predictions of ``app`` made in ``[start, end)``, oldest first (whole requests, at least ``limit``
+        predictions when there are that many)."""
+        return [p.prediction for p in self.labeled(app, start=start, end=end, limit=limit, with_labels=False)]
 
     def labeled(
         self,
@@ -85,26 +103,38 @@ class PredictionRepo(Repo):
         end: datetime | None = None,
         only_labeled: bool = False,
         limit: int = 10_000,
+        with_labels: bool = True,
     ) -> list[LabeledPrediction]:
-        """Predictions of ``app`` made in ``[start, end)`` joined to their labels, oldest first."""
-        joined = predictions.outerjoin(feedback, feedback.c.prediction_id == predictions.c.id)
-        stmt = select(predictions, feedback.c.label, feedback.c.at_ms.label("labeled_ms")).select_from(joined)
-        stmt = self._windowed(stmt, app, start, end)
-        if only_labeled:
-            stmt = stmt.where(feedback.c.prediction_id.is_not(None))
-        stmt = stmt.order_by(predictions.c.at_ms, predictions.c.id).limit(limit)
+        """Predictions of ``app`` made in ``[start, end)`` with their labels (``None`` while none has arrived),
+        oldest first."""
+        stmt = self._windowed(select(predictions), app, start, end).order_by(predictions.c.at_ms, predictions.c.id)
+        out: list[LabeledPrediction] = []
         with self._read() as conn:
-            return [LabeledPrediction(_record(r), load(r.label), from_ms(r.labeled_ms)) for r in conn.execute(stmt)]
+            # every request holds at least one prediction, so ``limit`` requests hold at least ``limit`` of them
+            for batch in _batches(conn.execute(stmt.limit(limit)).all(), limit):
+                labels: dict[tuple[str, int], tuple[JSON, int]] = {}
+                if with_labels:
+                    ids = [r.id for r in batch]
+                    for i in range(0, len(ids), _CHUNK):
+                        query = select(feedback.c.batch_id, feedback.c.row, feedback.c.label, feedback.c.at_ms).where(
+                            feedback.c.batch_id.in_(ids[i : i + _CHUNK])
+                        )
+                        for f in conn.execute(query):
+                            labels[(f.batch_id, f.row)] = (load(f.label), f.at_ms)
+                for r in batch:
+                    for record in _unfold(r):
+                        key = split_id(record.id)
+                        found = labels.get(key) if key is not None else None
+                        if only_labeled and found is None:
+                            continue
+                        label, at = (None, None) if found is None else found
+                        out.append(LabeledPrediction(record, label, from_ms(at)))
+        return out
 
     def known(self, app: str, ids: Sequence[str]) -> set[str]:
         """The ids among ``ids`` that are logged predictions of ``app``."""
-        found: set[str] = set()
         with self._read() as conn:
-            for i in range(0, len(ids), _CHUNK):
-                chunk = list(ids[i : i + _CHUNK])
-                stmt = select(predictions.c.id).where(predictions.c.app == app, predictions.c.id.in_(chunk))
-                found.update(conn.execute(stmt).scalars())
-        return found
+            return self._known(conn, app, ids)
 
     def add_feedback(self, app: str, labels: Mapping[str, tuple[str, datetime | None]]) -> FeedbackResult:
         """Store labels by prediction id (``id -> (label JSON text, label time or None for now)``).
@@ -121,25 +151,43 @@ class PredictionRepo(Repo):
             where=stmt.excluded.at_ms >= feedback.c.at_ms,
         )
         with self._write() as conn:
-            found: set[str] = set()
-            for i in range(0, len(ids), _CHUNK):
-                chunk = ids[i : i + _CHUNK]
-                query = select(predictions.c.id).where(predictions.c.app == app, predictions.c.id.in_(chunk))
-                found.update(conn.execute(query).scalars())
-            rows = [
-                {
-                    "prediction_id": pid,
-                    "app": app,
-                    "label": labels[pid][0],
-                    "at_ms": now_ms if labels[pid][1] is None else to_ms(labels[pid][1]),  # type: ignore[arg-type]
-                    "received_ms": now_ms,
-                }
-                for pid in ids
-                if pid in found
-            ]
+            found = self._known(conn, app, ids)
+            rows = []
+            for pid in ids:
+                key = split_id(pid)
+                if pid not in found or key is None:
+                    continue
+                label, at = labels[pid]
+                rows.append(
+                    {
+                        "prediction_id": pid,
+                        "batch_id": key[0],
+                        "row": key[1],
+                        "app": app,
+                        "label": label,
+                        "at_ms": now_ms if at is None else to_ms(at),
+                        "received_ms": now_ms,
+                    }
+                )
             if rows:
                 conn.execute(stmt, rows)
         return FeedbackResult(len(rows), tuple(pid for pid in ids if pid not in found))
+
+    def _known(self, conn: Any, app: str, ids: Sequence[str]) -> set[str]:
+        wanted: dict[str, list[tuple[str, int]]] = {}
+        for pid in ids:
+            key = split_id(pid)
+            if key is not None:
+                wanted.setdefault(key[0], []).append((pid, key[1]))
+        found: set[str] = set()
+        batches = list(wanted)
+        for i in range(0, len(batches), _CHUNK):
+            query = select(predictions.c.id, predictions.c.rows).where(
+                predictions.c.app == app, predictions.c.id.in_(batches[i : i + _CHUNK])
+            )
+            for batch_id, count in conn.execute(query):
+                found.update(pid for pid, row in wanted[batch_id] if row < count)
+        return found
 
     @staticmethod
     def _windowed(stmt: Any, app: str, start: datetime | None, end: datetime | None) -> Any:
@@ -151,7 +199,44 @@ class PredictionRepo(Repo):
         return stmt
 
 
-def _record(r: Any) -> PredictionRecord:
-    return PredictionRecord(
-        r.id, r.app, r.model, r.version, r.route, load(r.inputs), load(r.output), r.latency_ms, must_ms(r.at_ms)
-    )
+def _batches(result: Any, limit: int) -> Any:
+    """Requests in groups of up to 500, stopping once ``limit`` predictions were yielded."""
+    group: list[Any] = []
+    total = 0
+    for row in result:
+        group.append(row)
+        total += row.rows
+        if len(group) >= 500 or total >= limit:
+            yield group
+            group = []
+            if total >= limit:
+                return
+    if group:
+        yield group
+
+
+def _unfold(r: Any) -> list[PredictionRecord]:
+    """One request row as its predictions."""
+    inputs = load(r.inputs)
+    output = load(r.output)
+    assert isinstance(inputs, list)
+    assert isinstance(output, dict)
+    predicted = output.get("predictions")
+    proba = output.get("probabilities")
+    shadow_of = output.get("shadow_of")
+    error = output.get("error")
+    at = must_ms(r.at_ms)
+    out = []
+    for i in range(r.rows):
+        result: dict[str, JSON] = {}
+        if error is not None:
+            result["error"] = error
+        else:
+            result["prediction"] = predicted[i] if isinstance(predicted, list) else None
+            if isinstance(proba, list):
+                result["probabilities"] = proba[i]
+        if shadow_of is not None:
+            result["shadow_of"] = f"{shadow_of}-{i}"
+        row = inputs[i] if i < len(inputs) else None
+        out.append(PredictionRecord(f"{r.id}-{i}", r.app, r.model, r.version, r.route, row, result, r.latency_ms, at))
+    return out

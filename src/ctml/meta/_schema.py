@@ -287,11 +287,14 @@ source_watermarks = Table(
 predictions = Table(
     "predictions",
     METADATA,
+    # One row per request: its predictions are ids "<id>-0" .. "<id>-<rows-1>", inputs and outputs JSON arrays
+    # in row order. Encoding a request once, not each row, keeps the log's cost off the serving path.
     Column("id", ID, primary_key=True),
     Column("app", NAME, nullable=False),
     Column("model", NAME, nullable=False),
     Column("version", Integer, nullable=False),
     Column("route", String(16), nullable=False),
+    Column("rows", Integer, nullable=False),
     Column("inputs", Text, nullable=False),
     Column("output", Text, nullable=False),
     Column("latency_ms", Float, nullable=False),
@@ -302,12 +305,15 @@ predictions = Table(
 feedback = Table(
     "feedback",
     METADATA,
-    Column("prediction_id", ID, primary_key=True),
+    Column("prediction_id", String(48), primary_key=True),
+    Column("batch_id", ID, nullable=False),
+    Column("row", Integer, nullable=False),
     Column("app", NAME, nullable=False),
     Column("label", Text, nullable=False),
     Column("at_ms", BigInteger, nullable=False),
     Column("received_ms", BigInteger, nullable=False),
     Index("ix_feedback_app_at", "app", "at_ms"),
+    Index("ix_feedback_batch", "batch_id"),
 )
 
 serve_routes = Table(

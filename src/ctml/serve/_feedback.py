@@ -19,14 +19,14 @@ from ctml.serve._codec import BadRequest
 
 __all__ = ["parse_feedback"]
 
-_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}-[0-9]{1,6}$")
 
 
 def parse_feedback(payload: Any, max_rows: int) -> dict[str, tuple[str, datetime | None]]:
     """``prediction id -> (label as JSON text, label time or None)``; a bad entry is a :class:`BadRequest`.
 
-    >>> parse_feedback({"id": "01HK153X00AAAAAAAAAAAAAAAA", "label": 1}, 10)
-    {'01HK153X00AAAAAAAAAAAAAAAA': ('1', None)}
+    >>> parse_feedback({"id": "01HK153X00AAAAAAAAAAAAAAAA-0", "label": 1}, 10)
+    {'01HK153X00AAAAAAAAAAAAAAAA-0': ('1', None)}
     """
     if not isinstance(payload, dict):
         raise BadRequest(422, f"The body must be a JSON object. Got {type(payload).__name__}.")
@@ -52,7 +52,9 @@ def parse_feedback(payload: Any, max_rows: int) -> dict[str, tuple[str, datetime
             raise BadRequest(422, f"Unknown field {extra[0]!r}{where}: a label has id, label and at.", extra[0])
         pid = entry.get("id")
         if not isinstance(pid, str) or not _ID.match(pid):
-            raise BadRequest(422, f"'id'{where} must be a prediction id (26 characters, as /predict returned).", "id")
+            raise BadRequest(
+                422, f"'id'{where} must be a prediction id as /predict returned it (26 characters, '-', the row).", "id"
+            )
         if "label" not in entry:
             raise BadRequest(422, f"'label' is missing{where}.", "label")
         label = entry["label"]

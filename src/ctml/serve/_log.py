@@ -30,48 +30,46 @@ _log = logging.getLogger("ctml.serve")
 
 @dataclass(frozen=True, slots=True)
 class LogChunk:
-    """The predictions of one request: built on the request path, turned into rows on the writer thread."""
+    """The predictions of one request: built on the request path, encoded once on the writer thread.
+
+    Its predictions' ids are ``<batch>-0`` .. ``<batch>-<n-1>``; a shadow's chunk names the champion request
+    it shadows (``shadow_of``), row for row. ``error`` records a request the model failed on.
+    """
 
     app: str
     model: str
     version: int
     route: str
-    ids: Sequence[str]
+    batch: str
     rows: Sequence[Any]
-    predictions: Sequence[Any]
+    predictions: Sequence[Any] | None
     probabilities: Sequence[Any] | None
     latency_ms: float
     at_ms: int
-    shadow_of: Sequence[str] | None = None  # a shadow's rows name the champion predictions they shadow
+    shadow_of: str | None = None
+    error: str | None = None
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.rows)
 
-    def records(self) -> list[dict[str, Any]]:
-        dumps = json.dumps
-        out = []
-        proba = self.probabilities
-        shadow_of = self.shadow_of
-        for i, pid in enumerate(self.ids):
-            output: dict[str, Any] = {"prediction": self.predictions[i]}
-            if shadow_of is not None:
-                output["shadow_of"] = shadow_of[i]
-            if proba is not None:
-                output["probabilities"] = proba[i]
-            out.append(
-                {
-                    "id": pid,
-                    "app": self.app,
-                    "model": self.model,
-                    "version": self.version,
-                    "route": self.route,
-                    "inputs": dumps(self.rows[i], separators=(",", ":")),
-                    "output": dumps(output, separators=(",", ":")),
-                    "latency_ms": self.latency_ms,
-                    "at_ms": self.at_ms,
-                }
-            )
-        return out
+    def record(self) -> dict[str, Any]:
+        output: dict[str, Any] = {"predictions": self.predictions, "probabilities": self.probabilities}
+        if self.shadow_of is not None:
+            output["shadow_of"] = self.shadow_of
+        if self.error is not None:
+            output["error"] = self.error
+        return {
+            "id": self.batch,
+            "app": self.app,
+            "model": self.model,
+            "version": self.version,
+            "route": self.route,
+            "rows": len(self.rows),
+            "inputs": json.dumps(self.rows, separators=(",", ":")),
+            "output": json.dumps(output, separators=(",", ":")),
+            "latency_ms": self.latency_ms,
+            "at_ms": self.at_ms,
+        }
 
 
 class PredictionLog:
@@ -197,16 +195,16 @@ class PredictionLog:
             taken = self._take()
             if taken is None:
                 return
-            records = [record for chunk in taken for record in chunk.records()]
+            records = [chunk.record() for chunk in taken]
             written = 0
             while True:
                 try:
                     self.meta.predictions.append(records)
-                    written = len(records)
+                    written = sum(len(chunk) for chunk in taken)
                     break
                 except Exception:  # the store is down or locked: keep the batch and retry; the queue fills and drops
                     self._failures += 1
-                    _log.exception("Writing %d logged predictions failed; retrying.", len(records))
+                    _log.exception("Writing %d logged requests failed; retrying.", len(records))
                     with self._cond:
                         if self._closing:
                             break

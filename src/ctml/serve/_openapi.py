@@ -91,7 +91,7 @@ def openapi_document(server: ModelServer) -> dict[str, Any]:
         label = {
             "type": "object",
             "properties": {
-                "id": {"type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{26}$"},
+                "id": {"type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{26}-[0-9]{1,6}$"},
                 "label": {"type": ["string", "number", "boolean"]},
                 "at": {"type": "string", "format": "date-time"},
             },

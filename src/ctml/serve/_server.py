@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ctml.clock import Clock, WallClock
-from ctml.ids import new_ids
+from ctml.ids import new_id
 from ctml.meta import MetaStore
 from ctml.registry import ModelRegistry
 from ctml.serve._auth import TokenAuth, TokenCache
@@ -192,12 +192,13 @@ class ModelServer:
         except BadRequest as exc:
             return self._error(exc, name, "predict", started)
         now = self.clock.now()
-        ids = new_ids(now, len(rows))
+        batch = new_id(now)
+        ids = [f"{batch}-{i}" for i in range(len(rows))]
         latency_ms = (self.clock.monotonic() - started) * 1000.0
         at_ms = int(now.timestamp() * 1000)
         self.log.offer(
             LogChunk(
-                name, served.model, served.version, route, ids, rows, predictions, probabilities, latency_ms, at_ms
+                name, served.model, served.version, route, batch, rows, predictions, probabilities, latency_ms, at_ms
             )
         )
         body_out: dict[str, Any] = {
@@ -212,7 +213,7 @@ class ModelServer:
             body_out["probabilities"] = probabilities
         shadow = None
         if routes.shadow is not None:
-            shadow = BackgroundTask(self._shadow, name, routes, rows, ids, at_ms)
+            shadow = BackgroundTask(self._shadow, name, routes, rows, batch, at_ms)
         self._count(name, "predict", 200, started, route, served.version, len(rows))
         return JSONResponse(body_out, background=shadow)
 
@@ -261,7 +262,7 @@ class ModelServer:
         rows, X = served.codec.rows(payload)
         return served, route, rows, X
 
-    async def _shadow(self, name: str, routes: ActiveRoutes, rows: list[Any], ids: list[str], at_ms: int) -> None:
+    async def _shadow(self, name: str, routes: ActiveRoutes, rows: list[Any], batch: str, at_ms: int) -> None:
         shadow = routes.shadow
         if shadow is None:
             return
@@ -273,19 +274,18 @@ class ModelServer:
             self.metrics.errors.labels(name, "shadow", str(exc.status)).inc()
             return
         latency_ms = (self.clock.monotonic() - started) * 1000.0
-        shadow_ids = new_ids(self.clock.now(), len(rows))
         chunk = LogChunk(
             name,
             shadow.model,
             shadow.version,
             "shadow",
-            shadow_ids,
+            new_id(self.clock.now()),
             rows,
             predictions,
             probabilities,
             latency_ms,
             at_ms,
-            ids,
+            shadow_of=batch,
         )
         self.log.offer(chunk)
         self.metrics.predictions.labels(name, "shadow", str(shadow.version)).inc(len(rows))

@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("model", sa.String(length=255), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("route", sa.String(length=16), nullable=False),
+        sa.Column("rows", sa.Integer(), nullable=False),
         sa.Column("inputs", sa.Text(), nullable=False),
         sa.Column("output", sa.Text(), nullable=False),
         sa.Column("latency_ms", sa.Float(), nullable=False),
@@ -33,7 +34,9 @@ def upgrade() -> None:
     op.create_index("ix_predictions_app_at", "predictions", ["app", "at_ms"])
     op.create_table(
         "feedback",
-        sa.Column("prediction_id", sa.String(length=32), nullable=False),
+        sa.Column("prediction_id", sa.String(length=48), nullable=False),
+        sa.Column("batch_id", sa.String(length=32), nullable=False),
+        sa.Column("row", sa.Integer(), nullable=False),
         sa.Column("app", sa.String(length=255), nullable=False),
         sa.Column("label", sa.Text(), nullable=False),
         sa.Column("at_ms", sa.BigInteger(), nullable=False),
@@ -41,6 +44,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("prediction_id", name=op.f("pk_feedback")),
     )
     op.create_index("ix_feedback_app_at", "feedback", ["app", "at_ms"])
+    op.create_index("ix_feedback_batch", "feedback", ["batch_id"])
     op.create_table(
         "serve_routes",
         sa.Column("app", sa.String(length=255), nullable=False),
@@ -65,6 +69,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("api_tokens")
     op.drop_table("serve_routes")
+    op.drop_index("ix_feedback_batch", table_name="feedback")
     op.drop_index("ix_feedback_app_at", table_name="feedback")
     op.drop_table("feedback")
     op.drop_index("ix_predictions_app_at", table_name="predictions")
