@@ -34,7 +34,6 @@ __all__ = ["GOALS", "Scenario", "ServeBenchResult", "ServeWorkload", "bench_serv
 
 #: ctml's throughput over MLflow's (target, goal) and over the bare app's (target).
 GOALS = {"mlflow_x": 3.0, "mlflow_x_goal": 5.0, "bare_x": 0.8}
-ELEC2 = Path("/work/shared/datasets/elec2/elec2.csv")
 FEATURES = ("date", "day", "period", "nswprice", "nswdemand", "vicprice", "vicdemand", "transfer")
 
 Progress = Callable[[str], None]
@@ -87,14 +86,16 @@ def _free_port() -> int:
 
 
 def _fit(folder: Path) -> tuple[Any, np.ndarray]:
+    from importlib import resources
+
     import pyarrow.csv
     from sklearn.linear_model import LogisticRegression
 
     from ctml.flavors import fit_model
 
-    if not ELEC2.exists():
-        raise ConfigError(f"ctml bench serve needs the elec2 data set at {ELEC2}.")
-    table = pyarrow.csv.read_csv(ELEC2).slice(0, 5000)
+    # The Elec2 stream shipped with ctml (for the demo and `ctml init`): present wherever ctml is installed.
+    with resources.as_file(resources.files("ctml.demo").joinpath("data", "elec2.csv.gz")) as path:
+        table = pyarrow.csv.read_csv(path).slice(0, 5000)
     X = np.column_stack([table.column(n).to_numpy().astype(np.float64) for n in FEATURES])
     y = table.column("class").to_numpy().astype(str)
     return fit_model(LogisticRegression(max_iter=1000), X, y, feature_names=FEATURES, seed=0), X
@@ -254,3 +255,44 @@ def _mlflow_server(folder: Path, model: Any, env: dict[str, str]) -> tuple[Any, 
     # virtual environment is used without being activated).
     path_var = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.environ.get("PATH", ""))])
     return (command, "/ping", "/invocations", body, {**env, "PATH": path_var, "MLFLOW_DISABLE_TELEMETRY": "true"})
+
+
+MARK_START = "<!-- ctml bench serve: start -->"
+MARK_END = "<!-- ctml bench serve: end -->"
+
+
+def markdown_section(result: ServeBenchResult, command: str) -> str:
+    """The section of docs/benchmarks.md between its markers."""
+
+    def num(value: float | None) -> str:
+        return "-" if value is None else f"{value:,.0f}"
+
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1f}"
+
+    def ratio(a: float | None, b: float | None) -> str:
+        return "-" if a is None or not b else f"{a / b:.2f}x"
+
+    w = result.workload
+    lines = [
+        MARK_START,
+        "## Serving: ctml against `mlflow models serve` and a bare Starlette app",
+        "",
+        f"Produced by `{command}`; do not edit by hand. {w.seconds:g} s per scenario after a {w.warmup:g} s warm-up,",
+        "one uvicorn worker per server, on loopback, from a separate load-generator process (see",
+        "`ctml bench serve --help`). ctml logs every prediction; the bare app validates nothing and logs nothing.",
+        f"Goals: ctml >= {GOALS['mlflow_x']:g}x MLflow's throughput with a lower p99 "
+        f"(goal {GOALS['mlflow_x_goal']:g}x), and >= {GOALS['bare_x']:g}x the bare app's.",
+        "",
+        "| rows | connections | ctml rps | MLflow rps | bare rps | ctml / MLflow | ctml / bare | "
+        "p99 ms ctml / MLflow / bare |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for s in result.scenarios:
+        lines.append(
+            f"| {s.rows} | {s.connections} | {num(s.ctml_rps)} | {num(s.mlflow_rps)} | {num(s.bare_rps)} | "
+            f"{ratio(s.ctml_rps, s.mlflow_rps)} | {ratio(s.ctml_rps, s.bare_rps)} | "
+            f"{ms(s.ctml_p99_ms)} / {ms(s.mlflow_p99_ms)} / {ms(s.bare_p99_ms)} |"
+        )
+    lines += ["", f"Predictions logged by ctml during the run: {result.logged_rows:,}.", MARK_END]
+    return "\n".join(lines) + "\n"

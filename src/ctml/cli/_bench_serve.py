@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ctml.cli._output import emit_json, table
@@ -11,8 +13,9 @@ __all__ = ["serve"]
 
 @click.command("serve")
 @click.option("--quick", is_flag=True, help="1.5 s per scenario after a 0.5 s warm-up (default 5 s after 1 s).")
+@click.option("--write", type=click.Path(dir_okay=False, path_type=Path), help="Write the section into this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: one object per scenario.")
-def serve(quick: bool, as_json: bool) -> None:
+def serve(quick: bool, write: Path | None, as_json: bool) -> None:
     """Throughput and p99 of ctml (logging on), `mlflow models serve` and a bare Starlette app.
 
     \b
@@ -26,6 +29,12 @@ def serve(quick: bool, as_json: bool) -> None:
     workload = ServeWorkload.quick() if quick else ServeWorkload()
     say = None if as_json else (lambda what: click.echo(f"  {what}", err=True))
     result = bench_serve(workload, progress=say)
+    if write is not None:
+        from ctml.bench._markdown import write_section
+        from ctml.bench.serve import markdown_section
+
+        command = "ctml bench serve" + (" --quick" if quick else "")
+        write_section(write, markdown_section(result, f"{command} --write {write}"))
     if as_json:
         emit_json(result.as_list())
         return

@@ -73,8 +73,8 @@ def split_id(prediction_id: str) -> tuple[str, int] | None:
 class PredictionRepo(Repo):
     def append(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert logged requests in one transaction: each a mapping of the ``predictions`` columns (``rows`` the
-        number of predictions; ``inputs`` a JSON array of row objects and ``output`` a JSON object of arrays
-        ``predictions`` / ``probabilities``, both already text; ``at_ms`` Unix milliseconds)."""
+        number of predictions; ``inputs`` the request body, one row object or ``{"rows": [...]}``, and ``output``
+        a JSON object with arrays ``predictions`` / ``probabilities``, both JSON text; ``at_ms`` Unix ms)."""
         if not rows:
             return
         with self._write() as conn:
@@ -216,11 +216,14 @@ def _batches(result: Any, limit: int) -> Any:
 
 
 def _unfold(r: Any) -> list[PredictionRecord]:
-    """One request row as its predictions."""
-    inputs = load(r.inputs)
+    """One request row as its predictions: ``inputs`` is the request body (one row object or ``{"rows": [...]}``),
+    ``output`` the answer (``predictions``, ``probabilities``; a shadow's names ``shadow_of``)."""
+    body = load(r.inputs)
+    rows = body.get("rows") if isinstance(body, dict) else None
+    inputs: list[JSON] = rows if isinstance(rows, list) and len(rows) == r.rows else [body]
     output = load(r.output)
-    assert isinstance(inputs, list)
-    assert isinstance(output, dict)
+    if not isinstance(output, dict):
+        output = {}
     predicted = output.get("predictions")
     proba = output.get("probabilities")
     shadow_of = output.get("shadow_of")
@@ -232,8 +235,8 @@ def _unfold(r: Any) -> list[PredictionRecord]:
         if error is not None:
             result["error"] = error
         else:
-            result["prediction"] = predicted[i] if isinstance(predicted, list) else None
-            if isinstance(proba, list):
+            result["prediction"] = predicted[i] if isinstance(predicted, list) and i < len(predicted) else None
+            if isinstance(proba, list) and i < len(proba):
                 result["probabilities"] = proba[i]
         if shadow_of is not None:
             result["shadow_of"] = f"{shadow_of}-{i}"

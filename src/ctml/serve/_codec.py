@@ -47,6 +47,9 @@ def parse_json(body: bytes) -> Any:
         raise BadRequest(400, f"The request body is not valid JSON: {exc}.") from None
 
 
+_NUMBERS = frozenset({int, float})
+
+
 class RowCodec:
     """Turns ``{"feature": value, ...}`` or ``{"rows": [{...}, ...]}`` into the matrix a model predicts on.
 
@@ -95,24 +98,24 @@ class RowCodec:
         return rows, self.matrix(rows)
 
     def matrix(self, rows: Sequence[Any]) -> np.ndarray:
+        """The rows as a float64 matrix in training column order; any bad value is a :class:`BadRequest`.
+
+        The common case (every row an object of exactly the features, every value a JSON number) is checked
+        in bulk; only a request that fails it is walked row by row, to name the row and the field.
+        """
         names, width = self.names, self._width
-        values: list[list[Any]] = []
-        for i, row in enumerate(rows):
-            if type(row) is not dict:
-                raise BadRequest(422, f"Row {i} must be a JSON object; got {type(row).__name__}.", f"rows[{i}]")
-            try:
-                line = [row[n] for n in names]
-            except KeyError:
-                raise self._missing(row, i, len(rows)) from None
-            if len(row) != width:
-                raise self._extra(row, i, len(rows))
-            for name, value in zip(names, line, strict=True):
-                kind = type(value)
-                if kind is not float and kind is not int:
-                    raise self._not_number(name, value, i, len(rows))
-            values.append(line)
         try:
-            X = np.array(values, dtype=np.float64)
+            flat = [row[name] for row in rows for name in names]
+        except (KeyError, TypeError):
+            flat = None
+        if (
+            flat is None
+            or not set(map(type, flat)) <= _NUMBERS
+            or any(type(row) is not dict or len(row) != width for row in rows)
+        ):
+            raise self._diagnose(rows)
+        try:
+            X = np.array(flat, dtype=np.float64).reshape(len(rows), width)
         except OverflowError:  # an integer beyond float64
             raise BadRequest(422, "A feature holds an integer too large for a float64.") from None
         if not np.isfinite(X).all():
@@ -121,6 +124,22 @@ class RowCodec:
                 422, f"The feature {names[j]!r}{_where(int(i), len(rows))} is not a finite number.", names[j]
             )
         return X
+
+    def _diagnose(self, rows: Sequence[Any]) -> BadRequest:
+        """The first problem of a request that failed the bulk check, naming its row and field."""
+        names, width = self.names, self._width
+        for i, row in enumerate(rows):
+            if type(row) is not dict:
+                return BadRequest(422, f"Row {i} must be a JSON object; got {type(row).__name__}.", f"rows[{i}]")
+            if any(name not in row for name in names):
+                return self._missing(row, i, len(rows))
+            if len(row) != width:
+                return self._extra(row, i, len(rows))
+            for name in names:
+                value = row[name]
+                if type(value) not in _NUMBERS:
+                    return self._not_number(name, value, i, len(rows))
+        return BadRequest(422, "The rows do not match the model's features.")  # pragma: no cover - unreachable
 
     def _missing(self, row: dict[str, Any], i: int, n: int) -> BadRequest:
         missing = [name for name in self.names if name not in row]

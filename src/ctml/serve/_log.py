@@ -12,11 +12,9 @@ before it returns, so a clean shutdown loses nothing.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,10 +28,12 @@ _log = logging.getLogger("ctml.serve")
 
 @dataclass(frozen=True, slots=True)
 class LogChunk:
-    """The predictions of one request: built on the request path, encoded once on the writer thread.
+    """One request's predictions, as the log stores them: the request body as it came (one row object, or
+    ``{"rows": [...]}``) and the answer as it was sent (``predictions`` and ``probabilities`` arrays). Nothing
+    is encoded again for the log, which is what keeps it off the serving path's budget.
 
-    Its predictions' ids are ``<batch>-0`` .. ``<batch>-<n-1>``; a shadow's chunk names the champion request
-    it shadows (``shadow_of``), row for row. ``error`` records a request the model failed on.
+    Its predictions' ids are ``<batch>-0`` .. ``<batch>-<rows-1>``; ``shadow_of`` names the champion request
+    a shadow's answer shadows, row for row.
     """
 
     app: str
@@ -41,32 +41,25 @@ class LogChunk:
     version: int
     route: str
     batch: str
-    rows: Sequence[Any]
-    predictions: Sequence[Any] | None
-    probabilities: Sequence[Any] | None
+    rows: int
+    inputs: str
+    output: str
     latency_ms: float
     at_ms: int
-    shadow_of: str | None = None
-    error: str | None = None
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return self.rows
 
     def record(self) -> dict[str, Any]:
-        output: dict[str, Any] = {"predictions": self.predictions, "probabilities": self.probabilities}
-        if self.shadow_of is not None:
-            output["shadow_of"] = self.shadow_of
-        if self.error is not None:
-            output["error"] = self.error
         return {
             "id": self.batch,
             "app": self.app,
             "model": self.model,
             "version": self.version,
             "route": self.route,
-            "rows": len(self.rows),
-            "inputs": json.dumps(self.rows, separators=(",", ":")),
-            "output": json.dumps(output, separators=(",", ":")),
+            "rows": self.rows,
+            "inputs": self.inputs,
+            "output": self.output,
             "latency_ms": self.latency_ms,
             "at_ms": self.at_ms,
         }

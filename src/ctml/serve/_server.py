@@ -7,8 +7,9 @@ refreshing tokens happen on threads. Every bad request is a 4xx whose message na
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -66,6 +67,7 @@ class ModelServer:
             self.meta, capacity=config.log_capacity, batch_rows=config.log_batch_rows, clock=self.clock
         )
         self.metrics = ServeMetrics(self.log)
+        self._children: dict[tuple[str, str, int, str, int], tuple[Any, Any, Any]] = {}
         self.tokens = TokenCache(self.meta, self.clock)
         self.watcher = Watcher(
             registry,
@@ -77,7 +79,6 @@ class ModelServer:
             on_poll=self.tokens.refresh,
         )
         self._started = False
-        self._children: dict[tuple[str, str, int], Callable[[], None]] = {}
         self.app = Starlette(
             routes=[
                 Route("/healthz", self._healthz, methods=["GET"]),
@@ -193,16 +194,8 @@ class ModelServer:
             return self._error(exc, name, "predict", started)
         now = self.clock.now()
         batch = new_id(now)
-        ids = [f"{batch}-{i}" for i in range(len(rows))]
-        latency_ms = (self.clock.monotonic() - started) * 1000.0
-        at_ms = int(now.timestamp() * 1000)
-        self.log.offer(
-            LogChunk(
-                name, served.model, served.version, route, batch, rows, predictions, probabilities, latency_ms, at_ms
-            )
-        )
         body_out: dict[str, Any] = {
-            "ids": ids,
+            "ids": [f"{batch}-{i}" for i in range(len(rows))],
             "predictions": predictions,
             "model": served.model,
             "version": served.version,
@@ -211,11 +204,18 @@ class ModelServer:
         if probabilities is not None:
             body_out["classes"] = list(served.classes or ())
             body_out["probabilities"] = probabilities
+        answer = _dumps(body_out)
+        latency_ms = (self.clock.monotonic() - started) * 1000.0
+        at_ms = int(now.timestamp() * 1000)
+        inputs = _text(body, rows)
+        self.log.offer(
+            LogChunk(name, served.model, served.version, route, batch, len(rows), inputs, answer, latency_ms, at_ms)
+        )
         shadow = None
         if routes.shadow is not None:
-            shadow = BackgroundTask(self._shadow, name, routes, rows, batch, at_ms)
+            shadow = BackgroundTask(self._shadow, name, routes, rows, inputs, batch, at_ms)
         self._count(name, "predict", 200, started, route, served.version, len(rows))
-        return JSONResponse(body_out, background=shadow)
+        return Response(answer, media_type="application/json", background=shadow)
 
     async def _feedback(self, request: Request) -> Response:
         started = self.clock.monotonic()
@@ -262,7 +262,9 @@ class ModelServer:
         rows, X = served.codec.rows(payload)
         return served, route, rows, X
 
-    async def _shadow(self, name: str, routes: ActiveRoutes, rows: list[Any], batch: str, at_ms: int) -> None:
+    async def _shadow(
+        self, name: str, routes: ActiveRoutes, rows: list[Any], inputs: str, batch: str, at_ms: int
+    ) -> None:
         shadow = routes.shadow
         if shadow is None:
             return
@@ -274,19 +276,11 @@ class ModelServer:
             self.metrics.errors.labels(name, "shadow", str(exc.status)).inc()
             return
         latency_ms = (self.clock.monotonic() - started) * 1000.0
+        output = _dumps({"predictions": predictions, "probabilities": probabilities, "shadow_of": batch})
         chunk = LogChunk(
-            name,
-            shadow.model,
-            shadow.version,
-            "shadow",
-            new_id(self.clock.now()),
-            rows,
-            predictions,
-            probabilities,
-            latency_ms,
-            at_ms,
-            shadow_of=batch,
-        )
+            name, shadow.model, shadow.version, "shadow", new_id(self.clock.now()), len(rows), inputs, output,
+            latency_ms, at_ms,
+        )  # fmt: skip
         self.log.offer(chunk)
         self.metrics.predictions.labels(name, "shadow", str(shadow.version)).inc(len(rows))
 
@@ -314,11 +308,20 @@ class ModelServer:
     def _count(
         self, app: str, endpoint: str, status: int, started: float, route: str = "", version: int = 0, rows: int = 0
     ) -> None:
-        m = self.metrics
-        m.requests.labels(app, endpoint, str(status)).inc()
-        m.latency.labels(app, endpoint).observe(self.clock.monotonic() - started)
+        key = (app, endpoint, status, route, version)
+        children = self._children.get(key)
+        if children is None:  # a label lookup per request is a measurable share of a small request's cost
+            m = self.metrics
+            children = self._children[key] = (
+                m.requests.labels(app, endpoint, str(status)),
+                m.latency.labels(app, endpoint),
+                m.predictions.labels(app, route, str(version)),
+            )
+        requests, latency, predictions = children
+        requests.inc()
+        latency.observe(self.clock.monotonic() - started)
         if rows:
-            m.predictions.labels(app, route, str(version)).inc(rows)
+            predictions.inc(rows)
 
     def _error(self, exc: BadRequest, app: str, endpoint: str, started: float | None = None) -> Response:
         app = app if app in self.slots else "-"  # unknown names must not grow the metric's label set
@@ -359,3 +362,16 @@ class ModelServer:
             "versions": None if routes is None else routes.versions,
             "last_error": slot.last_error,
         }
+
+
+def _dumps(document: Any) -> str:
+    """JSON as Starlette's JSONResponse writes it (compact, UTF-8, no NaN), once for the answer and the log."""
+    return json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _text(body: bytes, rows: list[Any]) -> str:
+    """The request body as the log keeps it: as sent when it is UTF-8 (it parsed as JSON), else re-encoded."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:  # JSON may come as UTF-16 or UTF-32
+        return _dumps({"rows": rows})
