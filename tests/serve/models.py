@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from importlib import resources
 from functools import cache
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from ctml.meta import open_meta
 from ctml.registry import ModelRegistry
 from ctml.store import open_store
 
-PATH = Path("/work/shared/datasets/elec2/elec2.csv")
+PATH = Path(str(resources.files("ctml.demo").joinpath("data", "elec2.csv.gz")))  # shipped with ctml
 FEATURES = ("date", "day", "period", "nswprice", "nswdemand", "vicprice", "vicdemand", "transfer")
 
 

@@ -56,6 +56,7 @@ def _register() -> None:
         _lineage,
         _models,
         _pipeline,
+        _rollout,
         _runs,
         _serve,
     )
@@ -63,6 +64,9 @@ def _register() -> None:
 
     cli.add_command(_runs.runs)
     cli.add_command(_models.models)
+    _models.models.add_command(_rollout.promote)
+    _models.models.add_command(_rollout.rollback)
+    cli.add_command(_rollout.rollout)
     cli.add_command(_lineage.lineage)
     cli.add_command(_db.db)
     cli.add_command(_data.data)

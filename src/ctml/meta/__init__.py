@@ -25,7 +25,7 @@ from ctml.meta._records import (
     Step,
 )
 from ctml.meta._runs import Metric
-from ctml.meta._serving import ApiToken, RouteRecord
+from ctml.meta._serving import ApiToken, RolloutRecord, RouteRecord
 from ctml.meta._store import MetaStore, open_meta
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "ModelVersion",
     "Node",
     "PredictionRecord",
+    "RolloutRecord",
     "RouteRecord",
     "Run",
     "Step",

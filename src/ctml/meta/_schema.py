@@ -325,6 +325,17 @@ serve_routes = Table(
     Column("updated_ms", BigInteger, nullable=False),
 )
 
+rollouts = Table(
+    "rollouts",
+    METADATA,
+    # The roll-out of an app's candidate: the state machine's state and its plan (JSON), moved by compare-and-set.
+    Column("app", NAME, primary_key=True),
+    Column("state", Text, nullable=False),
+    Column("plan", Text, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
 api_tokens = Table(
     "api_tokens",
     METADATA,

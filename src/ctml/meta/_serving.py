@@ -17,11 +17,11 @@ from ctml.errors import ConfigError, ConflictError, NotFoundError
 from ctml.ids import new_id
 from ctml.meta._models import ANY_REVISION
 from ctml.meta._records import dump, from_ms, load, must_ms
-from ctml.meta._schema import api_tokens, serve_routes
+from ctml.meta._schema import api_tokens, rollouts, serve_routes
 from ctml.meta._tx import Repo, short_text
 from ctml.types import JSONObject
 
-__all__ = ["ApiToken", "RouteRecord", "RouteRepo", "TokenRepo"]
+__all__ = ["ApiToken", "RolloutRecord", "RolloutRepo", "RouteRecord", "RouteRepo", "TokenRepo"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,50 @@ class RouteRepo(Repo):
                     .values(routes=text, revision=current + 1, updated_ms=now_ms)
                 )
         return RouteRecord(app, routes, current + 1, must_ms(now_ms))
+
+
+@dataclass(frozen=True)
+class RolloutRecord:
+    app: str
+    state: JSONObject
+    plan: JSONObject
+    revision: int
+    updated_at: datetime
+
+
+class RolloutRepo(Repo):
+    """The current roll-out per app (its meaning is :mod:`ctml.rollout`'s), moved by compare-and-set."""
+
+    def get(self, app: str) -> RolloutRecord | None:
+        with self._read() as conn:
+            row = conn.execute(select(rollouts).where(rollouts.c.app == app)).first()
+        if row is None:
+            return None
+        state, plan = load(row.state), load(row.plan)
+        assert isinstance(state, dict)
+        assert isinstance(plan, dict)
+        return RolloutRecord(row.app, state, plan, row.revision, must_ms(row.updated_ms))
+
+    def put(
+        self, app: str, state: JSONObject, plan: JSONObject, *, expected_revision: int = ANY_REVISION
+    ) -> RolloutRecord:
+        """Store the roll-out of ``app``; with ``expected_revision`` only if nobody changed it since."""
+        short_text("app name", app, 255)
+        now_ms = self._now_ms()
+        with self._write() as conn:
+            held = conn.execute(select(rollouts.c.revision).where(rollouts.c.app == app).with_for_update()).scalar()
+            current = 0 if held is None else int(held)
+            if expected_revision not in (ANY_REVISION, current):
+                raise ConflictError(
+                    f"The roll-out of {app!r} is at revision {current}, not {expected_revision}: another process "
+                    "moved it since it was read. Read it again and retry."
+                )
+            values = {"state": dump(state), "plan": dump(plan), "revision": current + 1, "updated_ms": now_ms}
+            if held is None:
+                conn.execute(insert(rollouts), [{"app": app, **values}])
+            else:
+                conn.execute(update(rollouts).where(rollouts.c.app == app).values(**values))
+        return RolloutRecord(app, state, plan, current + 1, must_ms(now_ms))
 
 
 class TokenRepo(Repo):

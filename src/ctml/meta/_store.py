@@ -12,7 +12,7 @@ from ctml.meta._lineage import LineageRepo
 from ctml.meta._models import ModelRepo
 from ctml.meta._predictions import PredictionRepo
 from ctml.meta._runs import ArtifactRepo, RunRepo, StepRepo
-from ctml.meta._serving import RouteRepo, TokenRepo
+from ctml.meta._serving import RolloutRepo, RouteRepo, TokenRepo
 from ctml.meta._watermarks import WatermarkRepo
 
 __all__ = ["MetaStore", "open_meta"]
@@ -48,6 +48,7 @@ class MetaStore:
         self.watermarks = WatermarkRepo(*args)
         self.predictions = PredictionRepo(*args)
         self.routes = RouteRepo(*args)
+        self.rollouts = RolloutRepo(*args)
         self.tokens = TokenRepo(*args)
 
     def __repr__(self) -> str:

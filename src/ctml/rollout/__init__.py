@@ -1,7 +1,8 @@
 """Roll-out (L2 loop): how a promoted model reaches all traffic, and the guards that roll it back.
 
 The plan (:class:`RolloutPlan`) says the stages and guards; :func:`start`, :func:`step` and :func:`routes_for`
-are the state machine as pure functions (the same code in production and in a backtest).
+are the state machine as pure functions (the same code in production and in a backtest); :class:`Rollouts`
+persists it and applies it to the route table, the registry alias, decisions and events.
 """
 
 from ctml.rollout._machine import (
@@ -15,12 +16,14 @@ from ctml.rollout._machine import (
     step,
 )
 from ctml.rollout._plan import RolloutPlan
+from ctml.rollout._rollouts import Rollouts
 
 __all__ = [
     "GuardCheck",
     "RolloutDecision",
     "RolloutPlan",
     "RolloutState",
+    "Rollouts",
     "StageStats",
     "guards",
     "routes_for",

@@ -189,9 +189,12 @@ class ModelServer:
             body = await self._body(request)
             payload = parse_json(body)
             served, route, rows, X = self._route(name, routes, request, payload)
-            predictions, probabilities = served.predict(X)
         except BadRequest as exc:
             return self._error(exc, name, "predict", started)
+        try:
+            predictions, probabilities = served.predict(X)
+        except Exception as exc:  # the model failed on valid input: log it for the roll-out guards, answer 500
+            return self._model_failed(name, served, route, body, rows, exc, started)
         now = self.clock.now()
         batch = new_id(now)
         body_out: dict[str, Any] = {
@@ -216,6 +219,24 @@ class ModelServer:
             shadow = BackgroundTask(self._shadow, name, routes, rows, inputs, batch, at_ms)
         self._count(name, "predict", 200, started, route, served.version, len(rows))
         return Response(answer, media_type="application/json", background=shadow)
+
+    def _model_failed(
+        self, name: str, served: Any, route: str, body: bytes, rows: list[Any], exc: Exception, started: float
+    ) -> Response:
+        _log.warning("%s v%s failed on %d row(s): %s: %s", served.model, served.version, len(rows),
+                     type(exc).__name__, exc)  # fmt: skip
+        now = self.clock.now()
+        batch = new_id(now)
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        latency_ms = (self.clock.monotonic() - started) * 1000.0
+        output = _dumps({"predictions": None, "probabilities": None, "error": error})
+        chunk = LogChunk(name, served.model, served.version, route, batch, len(rows), _text(body, rows), output,
+                         latency_ms, int(now.timestamp() * 1000))  # fmt: skip
+        self.log.offer(chunk)
+        self.metrics.errors.labels(name, "predict", "500").inc()
+        self._count(name, "predict", 500, started, route, served.version, 0)
+        message = f"The model {served.model} v{served.version} failed on this request ({type(exc).__name__})."
+        return JSONResponse({"error": {"status": 500, "message": message, "field": None}}, status_code=500)
 
     async def _feedback(self, request: Request) -> Response:
         started = self.clock.monotonic()

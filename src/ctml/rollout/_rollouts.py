@@ -1,0 +1,212 @@
+"""Roll-outs, persisted: the state machine of :mod:`ctml.rollout._machine` applied to the store and the server.
+
+:class:`Rollouts` keeps one roll-out per app in the metadata store (compare-and-set, so two controllers cannot
+both advance it), writes the route table the model servers read (``meta.routes``), moves the registry alias,
+and records every transition as a ``rollout`` decision with its evidence and an event:
+
+- start: the champion alias stays on the previous version; the candidate is routed as ``shadow`` or
+  ``canary`` by version (``v7``), beside ``champion``.
+- entering full: the alias moves to the candidate (compare-and-set), and the route table names only the alias.
+- a breached guard: the route table goes back to the alias alone; if the alias had moved (the full stage, or
+  blue/green), it is rolled back to its previous target.
+
+The stage's measurements come from the prediction log (:meth:`Rollouts.measure`): the candidate's rows since
+the stage began — requests, model failures, p99 latency — and its live metric on labelled rows against the
+champion's on the same window (a shadow's rows take the labels of the champion predictions they shadow).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from ctml.clock import Clock
+from ctml.errors import ConfigError, NotFoundError
+from ctml.meta import ANY_REVISION, MetaStore
+from ctml.registry import ModelRegistry
+from ctml.rollout._machine import ACTIVE, ROLLED_BACK, RolloutDecision, RolloutState, StageStats, start, step
+from ctml.rollout._plan import RolloutPlan
+from ctml.types import JSONObject
+
+__all__ = ["Rollouts"]
+
+_LIMIT = 200_000
+
+
+class Rollouts:
+    """Start, measure, step and abort the roll-outs of apps served from ``registry`` (alias ``alias``)."""
+
+    def __init__(
+        self, meta: MetaStore, registry: ModelRegistry, *, alias: str = "champion", clock: Clock | None = None
+    ) -> None:
+        self.meta = meta
+        self.registry = registry
+        self.alias = alias
+        self.clock = clock or meta.clock
+
+    # -- reading -----------------------------------------------------------------------------------------------
+
+    def current(self, app: str) -> tuple[RolloutState, RolloutPlan, int] | None:
+        """The app's latest roll-out, its plan and its revision (None if it never had one)."""
+        record = self.meta.rollouts.get(app)
+        if record is None:
+            return None
+        return RolloutState.from_json(dict(record.state)), _plan(record.plan), record.revision
+
+    # -- transitions -------------------------------------------------------------------------------------------
+
+    def start(self, app: str, model: str, candidate: int, plan: RolloutPlan, *, reason: str = "") -> RolloutState:
+        """Roll ``model`` v``candidate`` out for ``app``; refused while another roll-out of the app is active."""
+        self.registry.resolve(model, candidate)  # a version that does not exist fails here, with its name
+        found = self.current(app)
+        if found is not None and found[0].status == ACTIVE:
+            raise ConfigError(
+                f"App {app!r} is already rolling out v{found[0].candidate} ({found[0].stage_name(found[1])}); "
+                "wait for it to finish, or abort it with `ctml rollout abort`."
+            )
+        try:
+            previous: int | None = self.meta.models.get_alias(model, self.alias).version
+        except NotFoundError:
+            previous = None
+        now = self.clock.now()
+        state = start(plan, app, model, candidate=candidate, previous=previous, now=now)
+        expected = 0 if found is None else found[2]
+        self.meta.rollouts.put(app, state.to_json(), plan.to_json(), expected_revision=expected)
+        why = reason or "a new champion candidate"
+        self._apply(app, plan, state, None)
+        summary = f"start rolling out {model} v{candidate} (replacing {_v(previous)}): {why}"
+        evidence: JSONObject = {"plan": plan.to_json(), "stages": list(plan.stages), "previous": previous}
+        self._record(app, model, candidate, "start", summary, evidence)
+        return state
+
+    def step(self, app: str, *, stats: StageStats | None = None, now: datetime | None = None) -> RolloutDecision:
+        """Check the guards and the bake of the app's active roll-out, and move it on (or back)."""
+        found = self.current(app)
+        if found is None:
+            raise NotFoundError(f"App {app!r} has no roll-out. Start one with `ctml models promote`.")
+        state, plan, revision = found
+        now = now or self.clock.now()
+        stats = stats if stats is not None else self.measure(app, state, now)
+        new, decision = step(plan, state, stats, now)
+        if new == state:
+            return decision
+        self.meta.rollouts.put(app, new.to_json(), plan.to_json(), expected_revision=revision)
+        self._apply(app, plan, new, state)
+        self._record(app, state.model, state.candidate, decision.outcome, decision.reason, decision.evidence)
+        return decision
+
+    def abort(self, app: str, *, reason: str) -> RolloutDecision:
+        """Roll the app's active roll-out back now, by an operator's decision."""
+        found = self.current(app)
+        if found is None or found[0].status != ACTIVE:
+            raise ConfigError(f"App {app!r} has no active roll-out to abort.")
+        state, plan, revision = found
+        now = self.clock.now()
+        entry: JSONObject = {"at": now.isoformat(), "event": "rollback", "stage": state.stage_name(plan), "why": reason}
+        new = RolloutState(state.app, state.model, state.candidate, state.previous, state.stage, now, ROLLED_BACK,
+                           (*state.history, entry))  # fmt: skip
+        self.meta.rollouts.put(app, new.to_json(), plan.to_json(), expected_revision=revision)
+        self._apply(app, plan, new, state)
+        summary = f"rolled back v{state.candidate} at {state.stage_name(plan)} by hand: {reason}"
+        decision = RolloutDecision("rollback", summary, {"stage": state.stage_name(plan), "manual": True})
+        self._record(app, state.model, state.candidate, "rollback", summary, decision.evidence)
+        return decision
+
+    # -- measuring ---------------------------------------------------------------------------------------------
+
+    def measure(self, app: str, state: RolloutState, now: datetime) -> StageStats:
+        """What the candidate did since its stage began, from the prediction log and the labels."""
+        logged = self.meta.predictions.labeled(app, start=state.stage_started, end=now, limit=_LIMIT)
+        mine = [p for p in logged if p.prediction.version == state.candidate and p.prediction.route != "champion"]
+        if not mine:  # in the full stage the candidate serves as the champion
+            mine = [p for p in logged if p.prediction.version == state.candidate]
+        theirs = [p for p in logged if p.prediction.route == "champion" and p.prediction.version != state.candidate]
+        by_id = {p.prediction.id: p.label for p in theirs}
+        errors = sum(1 for p in mine if _output(p.prediction.output).get("error") is not None)
+        latencies = [p.prediction.latency_ms for p in mine]
+        p99 = float(np.percentile(latencies, 99)) if latencies else None
+        pairs: list[tuple[Any, Any]] = []
+        for p in mine:
+            out = _output(p.prediction.output)
+            label = p.label if p.label is not None else by_id.get(str(out.get("shadow_of")))
+            if label is not None and out.get("error") is None:
+                pairs.append((out.get("prediction"), label))
+        reference = [(_output(p.prediction.output).get("prediction"), p.label) for p in theirs if p.label is not None]
+        classification = any("probabilities" in _output(p.prediction.output) for p in mine + theirs)
+        return StageStats(
+            requests=len(mine),
+            errors=errors,
+            p99_ms=p99,
+            candidate_metric=_metric(pairs, classification),
+            champion_metric=_metric(reference, classification),
+            labelled=min(len(pairs), len(reference)) if reference else len(pairs),
+            higher_is_better=classification,
+        )
+
+    # -- effects -----------------------------------------------------------------------------------------------
+
+    def _apply(self, app: str, plan: RolloutPlan, state: RolloutState, before: RolloutState | None) -> None:
+        """The route table and the alias for ``state``, coming from ``before``."""
+        stage = state.stage_name(plan)
+        moved_before = before is not None and before.stage_name(plan) == "full"
+        if state.status == ROLLED_BACK:
+            if moved_before and state.previous is not None:
+                self.registry.rollback(state.model, self.alias, reason=f"roll-out of v{state.candidate} rolled back")
+            self._routes(app, {"champion": self.alias, "canary": None, "shadow": None})
+            return
+        if stage == "full" and not moved_before:
+            target = self.meta.models.get_alias(state.model, self.alias) if state.previous is not None else None
+            if target is None or target.version != state.candidate:
+                self.registry.promote(
+                    state.model,
+                    state.candidate,
+                    self.alias,
+                    expected_revision=ANY_REVISION if target is None else target.revision,
+                    reason=f"roll-out of v{state.candidate} reached full traffic",
+                )
+            self._routes(app, {"champion": self.alias, "canary": None, "shadow": None})
+            return
+        if stage == "shadow":
+            self._routes(app, {"champion": self.alias, "canary": None, "shadow": f"v{state.candidate}"})
+        elif stage.startswith("canary"):
+            percent = plan.canary[state.stage - (1 if plan.shadow_s > 0 else 0)]
+            canary: JSONObject = {"ref": f"v{state.candidate}", "percent": percent}
+            self._routes(app, {"champion": self.alias, "canary": canary, "shadow": None})
+
+    def _routes(self, app: str, table: JSONObject) -> None:
+        current = self.meta.routes.get(app)
+        if current is not None and "sticky" in current.routes:
+            table = {**table, "sticky": current.routes["sticky"]}
+        self.meta.routes.set(app, table)
+
+    def _record(self, app: str, model: str, version: int, outcome: str, summary: str, evidence: JSONObject) -> None:
+        decision = self.meta.decisions.record(
+            "rollout", outcome, summary, evidence, app=app, model=model, version=version, actor=self.registry.actor
+        )
+        payload: JSONObject = {"app": app, "model": model, "version": version, "decision": decision.id}
+        self.meta.events.append(f"rollout-{decision.id}", f"rollout.{outcome}", payload, app=app)
+
+
+def _plan(data: JSONObject) -> RolloutPlan:
+    try:
+        return RolloutPlan(**{**data, "canary": tuple(data.get("canary") or ())})  # type: ignore[arg-type]
+    except TypeError as exc:
+        raise ConfigError(f"A stored roll-out plan is malformed ({exc}): {data!r}") from None
+
+
+def _output(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _metric(pairs: list[tuple[Any, Any]], classification: bool) -> float | None:
+    if not pairs:
+        return None
+    if classification:
+        return float(np.mean([predicted == label for predicted, label in pairs]))
+    return float(np.mean([abs(float(predicted) - float(label)) for predicted, label in pairs]))
+
+
+def _v(version: int | None) -> str:
+    return "no champion" if version is None else f"v{version}"
