@@ -3,6 +3,7 @@ or worse on labelled feedback — is rolled back automatically inside its bake w
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from ctml.flavors import fit_model
 from ctml.meta import open_meta
 from ctml.registry import ModelRegistry
 from ctml.rollout import RolloutPlan, Rollouts
-from ctml.serve import AppSpec, ModelServer, ServeConfig
+from ctml.serve import AppSpec, ModelServer, Router, ServeConfig
 from ctml.store import open_store
 from serve.models import FEATURES, elec2
 
@@ -55,7 +56,8 @@ def live(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[TestC
     registry.register("elec", models["good"], flavor="sklearn")
     registry.register("elec", models[kind], flavor="sklearn")
     registry.promote("elec", 1)
-    server = ModelServer(ServeConfig([AppSpec("elec", "elec")], poll_s=60), registry)
+    # a seeded router: which requests the canary gets is the same in every run
+    server = ModelServer(ServeConfig([AppSpec("elec", "elec")], poll_s=60), registry, router=Router(random.Random(7)))
     rollouts = Rollouts(meta, registry)
     with TestClient(server.app) as client:
         server.watcher.poll()

@@ -102,3 +102,14 @@ def test_bad_plans_say_what_is_wrong() -> None:
         RolloutPlan(canary=(25, 5))
     with pytest.raises(ConfigError, match="'max_error_rate' parameter of RolloutPlan must be in"):
         RolloutPlan(max_error_rate=2)
+
+
+def test_a_drop_that_chance_explains_does_not_roll_back() -> None:
+    state = start(PLAN, "elec2", "elec2", candidate=7, previous=6, now=T0)
+    state, _ = step(PLAN, state, HEALTHY, T0 + timedelta(seconds=70))
+    noisy = StageStats(requests=60, candidate_metric=0.74, champion_metric=0.80, labelled=60, metric_se=0.08)
+    sure = StageStats(requests=60, candidate_metric=0.55, champion_metric=0.80, labelled=60, metric_se=0.08)
+    assert step(PLAN, state, noisy, T0 + timedelta(seconds=80))[1].outcome == "hold"
+    decision = step(PLAN, state, sure, T0 + timedelta(seconds=80))[1]
+    assert decision.outcome == "rollback"
+    assert "lower bound +0.0639" in decision.reason

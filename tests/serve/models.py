@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import socket
-from importlib import resources
 from functools import cache
+from importlib import resources
 from pathlib import Path
 
 import numpy as np

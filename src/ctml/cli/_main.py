@@ -55,6 +55,7 @@ def _register() -> None:
         _init,
         _lineage,
         _models,
+        _monitor,
         _pipeline,
         _rollout,
         _runs,
@@ -67,6 +68,7 @@ def _register() -> None:
     _models.models.add_command(_rollout.promote)
     _models.models.add_command(_rollout.rollback)
     cli.add_command(_rollout.rollout)
+    cli.add_command(_monitor.monitor)
     cli.add_command(_lineage.lineage)
     cli.add_command(_db.db)
     cli.add_command(_data.data)

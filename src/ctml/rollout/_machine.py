@@ -40,6 +40,7 @@ from ctml.types import JSON, JSONObject
 __all__ = ["GuardCheck", "RolloutDecision", "RolloutState", "StageStats", "guards", "routes_for", "start", "step"]
 
 ACTIVE, COMPLETED, ROLLED_BACK = "active", "completed", "rolled_back"
+_Z99 = 2.3263478740408408  # the one-sided 99% normal quantile: a guard is checked at every step, so be sure
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class StageStats:
     labelled: int = 0
     higher_is_better: bool = True
     prediction_drift: float | None = None
+    metric_se: float | None = None
+    """The standard error of candidate minus champion metric: the two are measured on different requests."""
 
     def to_json(self) -> JSONObject:
         return {
@@ -69,6 +72,7 @@ class StageStats:
             "champion_metric": self.champion_metric,
             "labelled": self.labelled,
             "prediction_drift": self.prediction_drift,
+            "metric_se": self.metric_se,
         }
 
     @property
@@ -189,10 +193,14 @@ def guards(plan: RolloutPlan, stats: StageStats) -> list[GuardCheck]:
     else:
         drop = stats.champion_metric - stats.candidate_metric
         drop = drop if stats.higher_is_better else -drop
-        breached = drop > plan.max_metric_drop
+        # The two sides saw different requests: roll back only when the drop is past the limit by more than
+        # chance explains (the one-sided 99% lower bound of the drop, when its standard error is known).
+        bound = drop - _Z99 * stats.metric_se if stats.metric_se is not None else drop
+        breached = bound > plan.max_metric_drop
+        sure = "" if stats.metric_se is None else f", lower bound {bound:+.4f}"
         detail = (
             f"candidate {stats.candidate_metric:.4f} vs champion {stats.champion_metric:.4f} on {stats.labelled} "
-            f"labelled rows (drop {drop:+.4f}, limit {plan.max_metric_drop:g})"
+            f"labelled rows (drop {drop:+.4f}{sure}, limit {plan.max_metric_drop:g})"
         )
         out.append(GuardCheck("live_metric", "breached" if breached else "passed", drop, plan.max_metric_drop, detail))
     if plan.max_prediction_drift is None:

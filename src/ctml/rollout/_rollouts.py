@@ -18,9 +18,6 @@ champion's on the same window (a shadow's rows take the labels of the champion p
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-import numpy as np
 
 from ctml.clock import Clock
 from ctml.errors import ConfigError, NotFoundError
@@ -117,33 +114,11 @@ class Rollouts:
     # -- measuring ---------------------------------------------------------------------------------------------
 
     def measure(self, app: str, state: RolloutState, now: datetime) -> StageStats:
-        """What the candidate did since its stage began, from the prediction log and the labels."""
-        logged = self.meta.predictions.labeled(app, start=state.stage_started, end=now, limit=_LIMIT)
-        mine = [p for p in logged if p.prediction.version == state.candidate and p.prediction.route != "champion"]
-        if not mine:  # in the full stage the candidate serves as the champion
-            mine = [p for p in logged if p.prediction.version == state.candidate]
-        theirs = [p for p in logged if p.prediction.route == "champion" and p.prediction.version != state.candidate]
-        by_id = {p.prediction.id: p.label for p in theirs}
-        errors = sum(1 for p in mine if _output(p.prediction.output).get("error") is not None)
-        latencies = [p.prediction.latency_ms for p in mine]
-        p99 = float(np.percentile(latencies, 99)) if latencies else None
-        pairs: list[tuple[Any, Any]] = []
-        for p in mine:
-            out = _output(p.prediction.output)
-            label = p.label if p.label is not None else by_id.get(str(out.get("shadow_of")))
-            if label is not None and out.get("error") is None:
-                pairs.append((out.get("prediction"), label))
-        reference = [(_output(p.prediction.output).get("prediction"), p.label) for p in theirs if p.label is not None]
-        classification = any("probabilities" in _output(p.prediction.output) for p in mine + theirs)
-        return StageStats(
-            requests=len(mine),
-            errors=errors,
-            p99_ms=p99,
-            candidate_metric=_metric(pairs, classification),
-            champion_metric=_metric(reference, classification),
-            labelled=min(len(pairs), len(reference)) if reference else len(pairs),
-            higher_is_better=classification,
-        )
+        """What the candidate did since its stage began, from the prediction log and the labels, beside the
+        champion on the same span (:func:`ctml.monitor.stage_stats`)."""
+        from ctml.monitor import stage_stats
+
+        return stage_stats(self.meta, app, state.candidate, state.previous, state.stage_started, now)
 
     # -- effects -----------------------------------------------------------------------------------------------
 
@@ -194,18 +169,6 @@ def _plan(data: JSONObject) -> RolloutPlan:
         return RolloutPlan(**{**data, "canary": tuple(data.get("canary") or ())})  # type: ignore[arg-type]
     except TypeError as exc:
         raise ConfigError(f"A stored roll-out plan is malformed ({exc}): {data!r}") from None
-
-
-def _output(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _metric(pairs: list[tuple[Any, Any]], classification: bool) -> float | None:
-    if not pairs:
-        return None
-    if classification:
-        return float(np.mean([predicted == label for predicted, label in pairs]))
-    return float(np.mean([abs(float(predicted) - float(label)) for predicted, label in pairs]))
 
 
 def _v(version: int | None) -> str:
