@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import sys
 from typing import Any
 
 from ctml.errors import MissingExtraError
@@ -12,19 +11,8 @@ from ctml.serve._server import ModelServer
 __all__ = ["run_server"]
 
 
-SWITCH_INTERVAL_S = 0.0005
-"""How long a thread may hold the interpreter lock while another waits for it (CPython's default is 5 ms).
-
-The request loop shares the process with the prediction-log writer and the model watcher; with the default, a
-request that arrives while the writer holds the lock can wait up to 5 ms before it is even read. A server
-process is ours to tune, so ``run_server`` sets 0.5 ms: the writer still writes in batches, and the request
-loop is never stuck behind it for long.
-"""
-
-
 def run_server(server: ModelServer, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "warning") -> None:
     """Serve until SIGINT/SIGTERM; on the way out, the prediction log is flushed (the ASGI lifespan's end)."""
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
     try:
         import uvicorn
     except ImportError as exc:  # pragma: no cover - the serve extra brings it
