@@ -291,7 +291,8 @@ def markdown_section(result: ServeBenchResult, command: str) -> str:
         MARK_START,
         "## Serving: ctml against `mlflow models serve` and a bare Starlette app",
         "",
-        f"Produced by `{command}`; do not edit by hand. {w.seconds:g} s per scenario after a {w.warmup:g} s warm-up,",
+        f"Produced by `{command}`; do not edit by hand. The best of {w.repeats} runs of {w.seconds:g} s (after a "
+        f"{w.warmup:g} s warm-up) per server and scenario, the servers taking turns;",
         "one uvicorn worker per server, on loopback, from a separate load-generator process (see",
         "`ctml bench serve --help`). ctml logs every prediction; the bare app validates nothing and logs nothing.",
         f"Goals: ctml >= {GOALS['mlflow_x']:g}x MLflow's throughput with a lower p99 "
