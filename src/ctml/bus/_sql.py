@@ -21,29 +21,26 @@ without the bus tables gets a :class:`~ctml.errors.SchemaVersionError` saying so
 
 from __future__ import annotations
 
-import importlib.util
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, create_engine, delete, event, func, inspect, or_, select, text, update
+from sqlalchemy import Connection, Engine, and_, delete, func, inspect, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
-from sqlalchemy.pool import StaticPool
 
 from ctml.bus._base import Event, check_consume, check_group, check_ids, dump_payload, from_ms, load_payload, new_event
 from ctml.bus._tables import deliveries, events, offsets
 from ctml.clock import Clock, WallClock
-from ctml.errors import BackendUnavailableError, ConfigError, MissingExtraError, SchemaVersionError
+from ctml.errors import BackendUnavailableError, ConfigError, SchemaVersionError
+from ctml.meta._engine import connect
 from ctml.types import JSONObject
 
 __all__ = ["SqlBus", "sql_engine"]
 
-_READONLY = "ctml_bus_readonly"
 _POLL = (0.02, 0.2)  # first and longest pause between polls while a consume blocks
 _REAL_TIME = WallClock()  # polling waits for other processes, in real time, whatever clock leases run on
 
@@ -60,65 +57,13 @@ def _hide_password(url: str) -> str:
 
 
 def sql_engine(url: str) -> Engine:
-    """An engine for ``sqlite:///...`` or ``postgresql://...``, checked with one round trip."""
-    scheme = url.split(":", 1)[0].lower()
-    if scheme.split("+", 1)[0] == "postgresql":
-        if importlib.util.find_spec("psycopg") is None:
-            raise MissingExtraError("postgres", "A PostgreSQL event bus", "psycopg")
-        if scheme == "postgresql":
-            url = "postgresql+psycopg" + url[len("postgresql") :]
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError) as exc:
-        raise ConfigError(
-            f"Cannot parse the event bus URL {url!r}: {exc}. Expected e.g. sqlite:///.ctml/meta.db or "
-            "postgresql://user@host:5432/db."
-        ) from None
-    engine = _sqlite(url, parsed.database or "") if parsed.get_backend_name() == "sqlite" else _postgres(url)
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except (OperationalError, DBAPIError) as exc:
-        engine.dispose()
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-        raise BackendUnavailableError(
-            f"Cannot reach the event bus database at {_hide_password(url)}: {reason}. "
-            "Check that the server is running and the URL (CTML_BUS_URL) is right."
-        ) from None
-    return engine
+    """An engine for ``sqlite:///...`` or ``postgresql://...``, checked with one round trip.
 
-
-def _postgres(url: str) -> Engine:
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
-
-
-def _sqlite(url: str, database: str) -> Engine:
-    memory = database in ("", ":memory:")
-    if not memory:
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(
-        url,
-        connect_args={"timeout": 60, "check_same_thread": False},
-        poolclass=StaticPool if memory else None,
-    )
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # The same settings as the metadata store's engine: see ctml.meta._engine for why.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        if not memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=60000")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        readonly = conn.get_execution_options().get(_READONLY, False)
-        conn.connection.driver_connection.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")  # type: ignore[union-attr]
-
-    return engine
+    The SQL bus lives in the metadata database, so it takes the metadata store's own engine: the same SQLite
+    settings (WAL, ``BEGIN IMMEDIATE`` writers, busy timeout) and the same clear errors for a bad or
+    unreachable URL.
+    """
+    return connect(url)
 
 
 class SqlBus:
