@@ -12,9 +12,7 @@ __all__ = ["serve"]
 
 
 @click.command("serve")
-@click.option(
-    "--quick", is_flag=True, help="One 1.5 s run per scenario (default: the best of 3 runs of 5 s)."
-)
+@click.option("--quick", is_flag=True, help="One 1.5 s run per scenario (default: the best of 3 runs of 5 s).")
 @click.option("--write", type=click.Path(dir_okay=False, path_type=Path), help="Write the section into this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: one object per scenario.")
 def serve(quick: bool, write: Path | None, as_json: bool) -> None:

@@ -48,6 +48,7 @@ def _register() -> None:
         _bench_pipeline,
         _bench_serve,
         _bench_training,
+        _controller,
         _data,
         _db,
         _demo,
@@ -69,6 +70,7 @@ def _register() -> None:
     _models.models.add_command(_rollout.rollback)
     cli.add_command(_rollout.rollout)
     cli.add_command(_monitor.monitor)
+    cli.add_command(_controller.controller)
     cli.add_command(_lineage.lineage)
     cli.add_command(_db.db)
     cli.add_command(_data.data)

@@ -4,6 +4,7 @@ SQLite (WAL) is the embedded default; PostgreSQL is the scale-out backend. Both 
 same conformance suite (:mod:`ctml.testing.meta`).
 """
 
+from ctml.meta._control import ControllerStateRecord, Lease
 from ctml.meta._engine import schema_status
 from ctml.meta._models import ANY_REVISION
 from ctml.meta._predictions import FeedbackResult, LabeledPrediction, PredictionRecord
@@ -36,12 +37,14 @@ __all__ = [
     "App",
     "ArtifactRef",
     "AuditEntry",
+    "ControllerStateRecord",
     "DatasetVersion",
     "Decision",
     "Edge",
     "Event",
     "FeedbackResult",
     "LabeledPrediction",
+    "Lease",
     "MetaStore",
     "Metric",
     "MetricPoint",

@@ -346,3 +346,23 @@ api_tokens = Table(
     Column("created_ms", BigInteger, nullable=False),
     Column("revoked_ms", BigInteger, nullable=True),
 )
+
+leases = Table(
+    "leases",
+    METADATA,
+    # Who may act for something (``controller:<app>``) until when; taken by a conditional update (migration 0007).
+    Column("name", NAME, primary_key=True),
+    Column("owner", NAME, nullable=False),
+    Column("expires_ms", BigInteger, nullable=False),
+    Column("revision", Integer, nullable=False),
+)
+
+controller_state = Table(
+    "controller_state",
+    METADATA,
+    # The controller's state per app (JSON: trigger state, champion, the job in progress), moved by compare-and-set.
+    Column("app", NAME, primary_key=True),
+    Column("state", Text, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)

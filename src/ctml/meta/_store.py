@@ -6,6 +6,7 @@ from types import TracebackType
 
 from ctml.clock import Clock, WallClock
 from ctml.meta._catalog import AppRepo, DatasetRepo
+from ctml.meta._control import ControllerStateRepo, LeaseRepo
 from ctml.meta._engine import connect, describe_url, migrate
 from ctml.meta._journal import AuditRepo, DecisionRepo, EventRepo
 from ctml.meta._lineage import LineageRepo
@@ -50,6 +51,8 @@ class MetaStore:
         self.routes = RouteRepo(*args)
         self.rollouts = RolloutRepo(*args)
         self.tokens = TokenRepo(*args)
+        self.leases = LeaseRepo(*args)
+        self.controller = ControllerStateRepo(*args)
 
     def __repr__(self) -> str:
         return f"MetaStore({describe_url(self.url)!r})"

@@ -1,0 +1,394 @@
+"""The reconcile loop: desired state (the app spec) against actual state (data, registry, roll-out, monitor).
+
+One :meth:`Controller.reconcile_once` holding the lease ``controller:<app>``:
+
+1. ingest what the source has that its watermark has not seen (exactly once across restarts);
+2. finish a training job a killed controller left (it is named in the stored state);
+3. step an active roll-out, and stop there;
+4. without a champion: train a first model, judge it against the gate's floors, register it, roll it out;
+5. with a champion: observe it with the monitor, ask the retraining policy; on ``retrain`` train a
+   challenger, judge it against the champion on the same held-out rows, register it, record the verdict, and
+   on ``promote`` start a roll-out.
+
+Every transition of the stored state is one transaction with the decisions and events behind it
+(:meth:`ctml.meta.MetaStore.controller`), moved by compare-and-set; a job's id comes from the trigger decision
+that caused it, and the model version it registers carries that id, so a retry after a crash finds the version
+instead of registering a second one.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import socket
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from ctml.app import App
+from ctml.clock import Clock
+from ctml.controller._history import History, load_history, source_versions
+from ctml.controller._state import ControllerState
+from ctml.data import Datasets
+from ctml.drift import profile
+from ctml.errors import ConflictError, NotFoundError
+from ctml.evaluate import METRICS, Verdict
+from ctml.flavors import Model
+from ctml.ids import new_id
+from ctml.meta import Decision, ModelVersion
+from ctml.monitor import PREDICTION_PROFILE, Monitor, prediction_reference
+from ctml.rollout import Rollouts
+from ctml.rollout._machine import ACTIVE
+from ctml.train import record_training, train
+from ctml.triggers import ManualRequest
+from ctml.types import JSON, JSONObject
+from ctml.workspace import Workspace
+
+__all__ = ["REQUEST_KIND", "Action", "Controller"]
+
+REQUEST_KIND = "controller.retrain_request"
+"""The event kind of a manual retraining request (:meth:`Controller.request_retrain`)."""
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing a cycle did or found: ``kind`` (lease, ingest, rollout, trigger, train, gate, idle), its
+    ``outcome``, a one-line ``summary``, and the stored decision or model version behind it, if any."""
+
+    kind: str
+    outcome: str
+    summary: str
+    decision_id: str | None = None
+    version: int | None = None
+    evidence: JSONObject = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.kind}={self.outcome}"
+
+
+class Controller:
+    """Keeps ``app`` trained, judged and rolled out in ``workspace``; one per app acts at a time (a lease).
+
+    ``model`` is the registry name (default: the app's name); ``window`` and ``label_delay`` are the monitor's;
+    ``lease_ttl`` how long the lease outlives a silent controller.
+    """
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        app: App,
+        *,
+        owner: str | None = None,
+        clock: Clock | None = None,
+        model: str | None = None,
+        window: timedelta = timedelta(hours=1),
+        label_delay: timedelta = timedelta(0),
+        lease_ttl: timedelta = timedelta(minutes=5),
+        actor: str = "controller",
+    ) -> None:
+        self.workspace = workspace
+        self.app = app
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{new_id(workspace.meta.clock.now())[-6:]}"
+        self.clock: Clock = clock or workspace.meta.clock
+        self.model = model or app.name
+        self.window = window
+        self.label_delay = label_delay
+        self.lease_ttl = lease_ttl
+        self.actor = actor
+        self.lease = f"controller:{app.name}"
+        self.datasets = Datasets(workspace.meta, workspace.artifacts, actor=actor)
+        self.rollouts = Rollouts(workspace.meta, workspace.registry, clock=self.clock)
+        self._monitor: Monitor | None = None
+
+    # -- outside requests --------------------------------------------------------------------------------------
+
+    def request_retrain(self, actor: str, reason: str, *, request_id: str | None = None) -> ManualRequest:
+        """Ask for a retrain at the next cycle, stored durably (an event); the same ``request_id`` twice is one
+        request."""
+        rid = request_id or new_id(self.clock.now())
+        payload: JSONObject = {"actor": actor, "reason": reason}
+        self.workspace.meta.events.append(f"retrain-request-{rid}", REQUEST_KIND, payload, app=self.app.name)
+        return ManualRequest(f"retrain-request-{rid}", actor, reason)
+
+    def pending_requests(self, state: ControllerState | None = None) -> list[ManualRequest]:
+        state = state if state is not None else self.state()[0]
+        handled = set(state.handled)
+        found = self.workspace.meta.events.read(kind=REQUEST_KIND, app=self.app.name, limit=100_000)
+        return [
+            ManualRequest(e.id, str(e.payload.get("actor", "unknown")), str(e.payload.get("reason", "")))
+            for e in found
+            if e.id not in handled
+        ]
+
+    def state(self) -> tuple[ControllerState, int]:
+        """The stored state and its revision (0: never stored)."""
+        record = self.workspace.meta.controller.get(self.app.name)
+        if record is None:
+            return ControllerState(), 0
+        return ControllerState.from_json(dict(record.state)), record.revision
+
+    # -- the loop ----------------------------------------------------------------------------------------------
+
+    def reconcile_once(self, now: datetime | None = None) -> list[Action]:
+        """One cycle; what it did, in order. Without the lease it does nothing and says who holds it."""
+        meta = self.workspace.meta
+        if not meta.leases.acquire(self.lease, self.owner, self.lease_ttl.total_seconds()):
+            held = meta.leases.get(self.lease)
+            holder = "someone" if held is None else held.owner
+            return [Action("lease", "held", f"{self.lease} is held by {holder}; not acting")]
+        actions: list[Action] = []
+        try:
+            actions.extend(self._ingest())
+            state, revision = self.state()
+            if state.job is not None:
+                actions.extend(self._run_job(state, revision))
+                return actions
+            active = self.rollouts.current(self.app.name)
+            if active is not None and active[0].status == ACTIVE:
+                decision = self.rollouts.step(self.app.name, now=now)
+                actions.append(Action("rollout", decision.outcome, decision.reason, evidence=decision.evidence))
+                return actions
+            if self._champion() is None:
+                actions.extend(self._first(state, revision, now))
+            else:
+                actions.extend(self._observe(state, revision, now))
+            return actions
+        except ConflictError as exc:
+            actions.append(Action("conflict", "skipped", f"another controller moved first: {exc}"))
+            return actions
+
+    def release(self) -> None:
+        """Give the lease up now (on a clean shutdown), so another controller can act at once."""
+        self.workspace.meta.leases.release(self.lease, self.owner)
+
+    # -- steps -------------------------------------------------------------------------------------------------
+
+    def _ingest(self) -> list[Action]:
+        result = self.datasets.ingest(self.app.name, self.app.source, target=self.app.target, time_column=self.app.time)
+        out = []
+        if result.new_versions:
+            rows = sum(v.rows for v in result.new_versions)
+            names = ", ".join(f"@{v.version}" for v in result.new_versions)
+            out.append(Action("ingest", "new", f"{len(result.new_versions)} new version(s) ({names}), {rows} rows"))
+        for rejected in result.rejected:
+            out.append(Action("ingest", "rejected", f"{rejected.label}: rejected by validation"))
+        return out
+
+    def _first(self, state: ControllerState, revision: int, now: datetime | None) -> list[Action]:
+        versions = source_versions(self.datasets, self.app.name)
+        if not versions:
+            return [Action("idle", "no_data", f"app {self.app.name!r} has no data yet; waiting for its source")]
+        ids = [v.id for v in versions]
+        requests = self.pending_requests(state)
+        if state.first_tried == ids and not requests:
+            return [Action("idle", "no_champion", "the first model failed the gate; waiting for new data")]
+        at = now or self.clock.now()
+        reason = "no champion yet: train a first model"
+        evidence: JSONObject = {"datasets": list(ids), "requests": [r.id for r in requests]}
+        decision = self._decision("trigger", "retrain", reason, evidence, at)
+        job = self._job("first", decision, ids)
+        new = replace(state.with_handled([r.id for r in requests]), job=job, last_trigger="retrain")
+        self.workspace.meta.controller.transition(
+            self.app.name, new.to_json(), expected_revision=revision, decisions=[decision]
+        )
+        acted = [Action("trigger", "retrain", reason, decision.id, evidence=evidence)]
+        return acted + self._run_job(*self.state())
+
+    def _observe(self, state: ControllerState, revision: int, now: datetime | None) -> list[Action]:
+        at = now or self.clock.now()
+        report = self._get_monitor().observe(at)
+        requests = self.pending_requests(state)
+        observation = report.to_observation(manual=requests)
+        ingested = sum(v.rows for v in source_versions(self.datasets, self.app.name))
+        rows = (state.champion or {}).get("rows")
+        trained_rows = rows if isinstance(rows, int) else 0
+        # The volume rule counts labelled rows the champion has not learned from: the source's new rows, or
+        # the labelled predictions the monitor saw, whichever is larger (they may be the same rows).
+        observation = replace(observation, new_rows=max(observation.new_rows, 0, ingested - trained_rows))
+        decision, trigger = self.app.policy.decide(observation, state.trigger)
+        new = replace(state, trigger=trigger, last_trigger=decision.outcome, cycles=state.cycles + 1)
+        record = decision.outcome != "hold" or state.last_trigger != "hold"
+        stored = self._decision("trigger", decision.outcome, decision.reason, decision.evidence, at) if record else None
+        if decision.retrain:
+            assert stored is not None
+            ids = [v.id for v in source_versions(self.datasets, self.app.name)]
+            new = replace(new.with_handled([r.id for r in requests]), job=self._job("retrain", stored, ids))
+        self.workspace.meta.controller.transition(
+            self.app.name,
+            new.to_json(),
+            expected_revision=revision,
+            decisions=[] if stored is None else [stored],
+            events=[]
+            if stored is None
+            else [(f"trigger-{stored.id}", f"trigger.{decision.outcome}", {"decision": stored.id})],
+        )
+        action = Action("trigger", decision.outcome, decision.reason, None if stored is None else stored.id,
+                        evidence=decision.evidence)  # fmt: skip
+        if not decision.retrain:
+            return [action]
+        return [action, *self._run_job(*self.state())]
+
+    def _run_job(self, state: ControllerState, revision: int) -> list[Action]:
+        """Train, register, judge and (on promote) roll out the job in ``state``; resumable at every step."""
+        job = state.job
+        assert job is not None
+        meta = self.workspace.meta
+        job_id = str(job["id"])
+        versions = [meta.datasets.get(str(i)) for i in job["datasets"]]  # type: ignore[union-attr]
+        history = load_history(self.datasets, self.app, versions)
+        champion = self._champion() if job["kind"] == "retrain" else None
+        champion_model = None if champion is None else self._load(champion.version)
+        actions: list[Action] = []
+        registered = self._registered(job_id)
+        if registered is None:
+            registered, model = self._train(job, history, champion_model, versions)
+            actions.append(Action("train", "registered", f"trained {self.model} v{registered.version} on "
+                                  f"{history.split} rows", version=registered.version))  # fmt: skip
+        else:
+            model = self._load(registered.version)
+            actions.append(Action("train", "found", f"job {job_id} had registered v{registered.version}",
+                                  version=registered.version))  # fmt: skip
+        meta.leases.renew(self.lease, self.owner, self.lease_ttl.total_seconds())
+        verdict = self._judge(model, champion_model, history, registered)
+        at = self.clock.now()
+        gate = self._decision("gate", verdict.outcome, verdict.reason, verdict.evidence, at, version=registered.version,
+                              run_id=registered.run_id)  # fmt: skip
+        actions.append(Action("gate", verdict.outcome, verdict.reason, gate.id, registered.version))
+        new = replace(state, job=None)
+        events: list[tuple[str, str, JSONObject]] = [
+            (f"gate-{job_id}", f"gate.{verdict.outcome}", {"decision": gate.id, "version": registered.version})
+        ]
+        if verdict.promoted:
+            current = self.rollouts.current(self.app.name)
+            started = (
+                current is not None and current[0].candidate == registered.version and current[0].model == self.model
+            )
+            if not started:
+                rolled = self.rollouts.start(self.app.name, self.model, registered.version, self.app.rollout,
+                                             reason=f"{job['kind']} model passed the gate ({job_id})")  # fmt: skip
+                actions.append(Action("rollout", "start", f"rolling out v{registered.version}: {rolled.status}",
+                                      version=registered.version))  # fmt: skip
+            new = replace(new, first_tried=None, champion={"version": registered.version, "rows": history.rows,
+                                                          "job": job_id})  # fmt: skip
+        elif job["kind"] == "first":
+            new = replace(new, first_tried=[str(i) for i in job["datasets"]])  # type: ignore[union-attr]
+        meta.controller.transition(self.app.name, new.to_json(), expected_revision=revision, decisions=[gate],
+                                   events=events)  # fmt: skip
+        return actions
+
+    # -- pieces ------------------------------------------------------------------------------------------------
+
+    def _train(
+        self, job: JSONObject, history: History, champion: Model | None, versions: list[Any]
+    ) -> tuple[ModelVersion, Model]:
+        ws = self.workspace
+        app = self.app
+        params: dict[str, JSON] = {"job": str(job["id"]), "kind": str(job["kind"]), "rows": history.rows,
+                                   "train_rows": history.split, "holdout": app.holdout}  # fmt: skip
+        with ws.tracker.start_run(
+            f"train-{job['id']}", app=app.name, kind="train", params=params, seed=app.seed
+        ) as run:
+            result = train(app.training, copy.deepcopy(app.model), history.train, champion=champion, seed=app.seed)
+            record_training(ws.meta, run.id, result)
+            model = result.model
+            predictions = model.predict(history.holdout.X, history.data.feature_names)
+            used = history.table.slice(result.start, result.stop - result.start)
+            meta: JSONObject = {
+                "job": str(job["id"]),
+                "task": model.signature.task,
+                "train_rows": [result.start, result.stop],
+                "holdout_rows": [history.split, history.rows],
+                PREDICTION_PROFILE: prediction_reference(_json_list(predictions)),
+            }
+            registered = ws.registry.register(
+                self.model,
+                model.to_bytes(),
+                app=app.name,
+                flavor=model.flavor.name,
+                run_id=run.id,
+                meta=meta,
+                datasets=[v.id for v in versions],
+                reference_profile=profile(used).to_json(),
+            )
+            run.set_tags({"model_version": f"{self.model}/{registered.version}"})
+        return registered, model
+
+    def _judge(self, model: Model, champion: Model | None, history: History, version: ModelVersion) -> Verdict:
+        gate = self.app.gate
+        hold = history.holdout
+        names = history.data.feature_names
+        pred = model.predict(hold.X, names)
+        task_cls = model.signature.task == "classification"
+        needs = any(METRICS[m].needs_proba for m in ({gate.metric} | set(gate.floors)))
+        proba = champion_proba = classes = None
+        if task_cls and "proba" in model.flavor.capabilities:
+            classes = model.classes
+            proba = model.predict_proba(hold.X, names)
+        champion_pred = None
+        if champion is not None:
+            champion_pred = champion.predict(hold.X, names)
+            same = champion.classes is not None and classes is not None and list(champion.classes) == list(classes)
+            if proba is not None and same and "proba" in champion.flavor.capabilities:
+                champion_proba = champion.predict_proba(hold.X, names)
+            elif not needs:
+                proba = None
+        size = len(model.to_bytes()) if gate.max_size_bytes is not None else None
+        latency = self._latency(model, hold.X, names) if gate.max_latency_ms is not None else None
+        return gate.judge(hold.y, pred, champion_pred, challenger_proba=proba, champion_proba=champion_proba,
+                          classes=classes, challenger_latency_ms=latency, challenger_size_bytes=size)  # fmt: skip
+
+    def _latency(self, model: Model, X: np.ndarray, names: Any) -> list[float]:
+        out = []
+        for row in X[: min(len(X), 200)]:
+            began = self.clock.monotonic()
+            model.predict(row[None, :], names)
+            out.append((self.clock.monotonic() - began) * 1000)
+        return out
+
+    def _registered(self, job_id: str) -> ModelVersion | None:
+        try:
+            versions = self.workspace.meta.models.versions(self.model, limit=50)
+        except NotFoundError:
+            return None
+        return next((v for v in versions if v.meta.get("job") == job_id), None)
+
+    def _champion(self) -> ModelVersion | None:
+        try:
+            return self.workspace.registry.resolve(self.model, "champion")
+        except NotFoundError:
+            return None
+
+    def _load(self, version: int) -> Model:
+        found = self.workspace.registry.resolve(self.model, version)
+        return Model.from_bytes(self.workspace.registry.load_bytes(self.model, version), digest=found.artifact_digest)
+
+    def _get_monitor(self) -> Monitor:
+        if self._monitor is None:
+            self._monitor = Monitor(self.workspace.meta, self.app.name, model=self.model, window=self.window,
+                                    label_delay=self.label_delay, clock=self.clock)  # fmt: skip
+        return self._monitor
+
+    def _job(self, kind: str, cause: Decision, datasets: list[str]) -> JSONObject:
+        ids: list[JSON] = list(datasets)
+        return {"id": f"job-{cause.id}", "kind": kind, "cause": cause.id, "datasets": ids}
+
+    def _decision(
+        self,
+        kind: str,
+        outcome: str,
+        summary: str,
+        evidence: JSONObject,
+        at: datetime,
+        *,
+        version: int | None = None,
+        run_id: str | None = None,
+    ) -> Decision:
+        moment = at.replace(microsecond=at.microsecond // 1000 * 1000)
+        return Decision(new_id(at), self.app.name, kind, outcome, summary, evidence, run_id, self.model, version,
+                        self.actor, moment)  # fmt: skip
+
+
+def _json_list(values: np.ndarray) -> list[JSON]:
+    return [v.item() if isinstance(v, np.generic) else v for v in values.tolist()]
