@@ -42,6 +42,7 @@ def cli(ctx: click.Context, home: str | None, meta_url: str | None, artifact_url
 
 def _register() -> None:
     from ctml.cli import (
+        _backtest,
         _bench_detectors,
         _bench_drift,
         _bench_ingest,
@@ -71,6 +72,7 @@ def _register() -> None:
     cli.add_command(_rollout.rollout)
     cli.add_command(_monitor.monitor)
     cli.add_command(_controller.controller)
+    cli.add_command(_backtest.backtest)
     cli.add_command(_lineage.lineage)
     cli.add_command(_db.db)
     cli.add_command(_data.data)

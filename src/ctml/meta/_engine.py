@@ -10,6 +10,8 @@ block writers).
 from __future__ import annotations
 
 import importlib.util
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -83,10 +85,10 @@ def _sqlite_engine(url: str) -> Engine:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        if not memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=60000")
+        if not memory:
+            _wal(cursor)
+        cursor.execute("PRAGMA synchronous=NORMAL")
         # Checkpoint every ~40 MB of WAL instead of every 4 MB: a checkpoint copies only the newest copy of
         # each page and fsyncs, so rarer checkpoints cut both the copying and the fsyncs of bulk logging.
         cursor.execute("PRAGMA wal_autocheckpoint=10000")
@@ -102,6 +104,20 @@ def _sqlite_engine(url: str) -> Engine:
         conn.connection.driver_connection.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
     return engine
+
+
+def _wal(cursor: Any) -> None:
+    """Put the database in WAL mode (it stays so, in the file). Switching takes a lock that SQLite does not
+    wait for, so processes opening a new store together can see "database is locked": retry for a while."""
+    for wait in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 0.0):
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or not wait:
+                raise
+            time.sleep(wait)
 
 
 def connect(url: str) -> Engine:

@@ -426,7 +426,8 @@ class StepRepo(Repo):
                 raise NotFoundError(f"No step with id {step_id!r}.")
 
     def list(self, run_id: str) -> list[Step]:
-        query = select(steps).where(steps.c.run_id == run_id).order_by(steps.c.started_ms, steps.c.id)
+        # Two attempts can start in one millisecond (retries on a simulated clock): attempt breaks the tie.
+        query = select(steps).where(steps.c.run_id == run_id).order_by(steps.c.started_ms, steps.c.attempt, steps.c.id)
         with self._read() as conn:
             return [_step(r) for r in conn.execute(query)]
 

@@ -1,0 +1,196 @@
+"""ctml's own policy, replayed through the production code: controller, model server, prediction log, monitor.
+
+A workspace on a temporary SQLite database and artifact folder; the app's source is a folder the replay
+writes labelled rows into, one Parquet file per window, as a live feed would. In simulated time:
+
+1. the warm-up rows are the first file; one :meth:`Controller.reconcile_once` trains, judges and serves the
+   first model;
+2. every row is predicted by the in-process :class:`ModelServer` (``/predict``, ``request_rows`` rows a
+   request, routed by the roll-out's route table) before its label is known;
+3. a row's label arrives ``delay`` rows later: it is sent to ``/feedback`` (stamped with its arrival time)
+   and written to the next file the source picks up;
+4. at the end of every window the prediction log is flushed, the controller reconciles (monitor, trigger,
+   train, gate, roll-out step), and the server's watcher picks up moved aliases and routes.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from ctml.app import App
+from ctml.backtest._asgi import AsgiClient
+from ctml.backtest._baselines import score
+from ctml.backtest._result import Marker, PolicyResult
+from ctml.backtest._stream import Stream
+from ctml.clock import SimulatedClock, WallClock
+from ctml.config import Settings
+from ctml.controller import Action, Controller
+from ctml.data import FileSource
+from ctml.errors import ConfigError
+from ctml.serve import AppSpec, ModelServer, Router, ServeConfig
+from ctml.types import JSON
+from ctml.workspace import Workspace
+
+__all__ = ["replay_ctml"]
+
+
+def replay_ctml(
+    stream: Stream,
+    app: App,
+    *,
+    warmup: int,
+    every: int,
+    delay: int,
+    request_rows: int = 20,
+    workdir: Path | None = None,
+    seed: int = 0,
+) -> PolicyResult:
+    """Replay ``stream`` through ``app``'s controller and a model server; ``workdir`` keeps the workspace."""
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        return _replay(stream, app, workdir, warmup, every, delay, request_rows, seed)
+    with tempfile.TemporaryDirectory(prefix="ctml-backtest-") as tmp:
+        return _replay(stream, app, Path(tmp), warmup, every, delay, request_rows, seed)
+
+
+def _replay(
+    stream: Stream, app: App, root: Path, warmup: int, every: int, delay: int, request_rows: int, seed: int
+) -> PolicyResult:
+    wall = WallClock()
+    began = wall.monotonic()
+    clock = SimulatedClock(stream.time_of(0))
+    feed = root / "feed"
+    feed.mkdir(exist_ok=True)
+    app = replace(app, source=FileSource(feed / "*.parquet"))
+    settings = Settings(home=root, meta_url=f"sqlite:///{root / 'meta.db'}", artifact_url=str(root / "artifacts"),
+                        actor="backtest")  # fmt: skip
+    ws = Workspace(settings, clock=clock)
+    row_s = max(1.0, (stream.time_of(stream.rows - 1) - stream.time_of(0)).total_seconds() / max(1, stream.rows - 1))
+    window = timedelta(seconds=row_s * max(5 * every, 500))
+    controller = Controller(ws, app, owner="backtest", clock=clock, window=window,
+                            label_delay=timedelta(seconds=row_s * delay))  # fmt: skip
+    markers: list[Marker] = []
+    files = 0
+
+    def write(lo: int, hi: int) -> None:
+        nonlocal files
+        if hi > lo:
+            pq.write_table(stream.table.slice(lo, hi - lo), feed / f"part-{files:06d}.parquet")
+            files += 1
+
+    def reconcile(row: int) -> list[Action]:
+        actions = controller.reconcile_once()
+        for action in actions:
+            _mark(markers, row, action)
+        return actions
+
+    write(0, warmup)
+    clock.set(stream.time_of(warmup))
+    first = reconcile(warmup)
+    markers.clear()  # the first model is the warm-up's, as for every baseline
+    server = ModelServer(ServeConfig([AppSpec(app.name, controller.model)], poll_s=3600.0, log_capacity=1_000_000),
+                         ws.registry, clock=clock, router=Router(random.Random(seed)))  # fmt: skip
+    server.start(wait=True)
+    if not server.ready:
+        server.stop()
+        ws.close()
+        summary = "; ".join(a.summary for a in first)
+        raise ConfigError(f"ctml's first model on the warm-up rows was not served: {summary}. Check the gate.")
+    client = AsgiClient(server.app)
+    predictions: list[Any] = []
+    ids: list[str] = []
+    routes: dict[str, int] = {}
+    labelled = warmup  # rows [warmup, labelled) have had their feedback sent
+    written = warmup  # rows [0, written) are in the feed
+    try:
+        for i in range(warmup, stream.rows, every):
+            j = min(i + every, stream.rows)
+            for a in range(i, j, request_rows):
+                b = min(a + request_rows, j)
+                clock.set(stream.time_of(a))
+                rows: list[JSON] = [dict(zip(stream.features, map(float, x), strict=True)) for x in stream.X[a:b]]
+                status, body = client.post(f"/v1/apps/{app.name}/predict", {"rows": rows})
+                if status != 200:
+                    raise ConfigError(f"The model server answered {status} to rows {a}-{b}: {body}")
+                predictions.extend(body["predictions"])
+                ids.extend(body["ids"])
+                routes[body["route"]] = routes.get(body["route"], 0) + (b - a)
+            clock.set(stream.time_of(j))
+            due = max(labelled, min(j, j - delay))
+            _feedback(client, app.name, stream, ids, warmup, labelled, due, delay)
+            labelled = due
+            write(written, j - delay if j - delay > written else written)
+            written = max(written, j - delay)
+            server.log.flush()
+            if j < stream.rows:
+                reconcile(j)
+                server.watcher.poll()
+        server.log.flush()
+    finally:
+        client.close()
+        server.stop()
+    logged = ws.meta.predictions.count(app.name)
+    stored = len(ws.meta.decisions.list(app=app.name, limit=100_000))
+    ws.close()
+    scores = score(stream, warmup, np.asarray(predictions))
+    retrains = sum(m.kind == "retrain" for m in markers)
+    details: dict[str, Any] = {"logged_predictions": logged, "stored_decisions": stored, "routes": dict(routes),
+                               "files_ingested": files}  # fmt: skip
+    return PolicyResult("ctml", "accuracy" if stream.task == "classification" else "mae", float(scores.mean()),
+                        retrains, wall.monotonic() - began, scores, tuple(markers), via_server=True,
+                        details=details)  # fmt: skip
+
+
+def _feedback(
+    client: AsgiClient, app: str, stream: Stream, ids: list[str], warmup: int, lo: int, hi: int, delay: int
+) -> None:
+    """Send the labels of rows ``[lo, hi)``, each stamped with the time it arrived (its row + ``delay``)."""
+    for start in range(lo, hi, 1000):
+        stop = min(start + 1000, hi)
+        labels: list[JSON] = []
+        for r in range(start, stop):
+            value = stream.y[r]
+            label = float(value) if stream.task == "regression" else value.item()
+            at = stream.time_of(r + delay).isoformat()
+            labels.append({"id": ids[r - warmup], "label": label, "at": at})
+        status, body = client.post(f"/v1/apps/{app}/feedback", {"labels": labels})
+        if status != 200:
+            raise ConfigError(f"The model server answered {status} to feedback for rows {start}-{stop}: {body}")
+
+
+def _mark(markers: list[Marker], row: int, action: Action) -> None:
+    if action.kind == "trigger" and action.outcome == "retrain":
+        markers.append(Marker(row, "retrain", _reason(action)))
+    elif (action.kind == "gate" and action.outcome in ("promote", "reject", "needs_approval")) or (
+        action.kind == "rollout" and action.outcome in ("rollback", "complete")
+    ):
+        markers.append(Marker(row, action.outcome, action.summary))
+
+
+def _reason(action: Action) -> str:
+    """The rule that fired (``drift``, ``performance_drop``, ``volume``, ``manual``), else the summary."""
+    rule = action.evidence.get("rule")
+    fired = _fired(rule)
+    return fired or action.summary
+
+
+def _fired(rule: Any) -> str | None:
+    """The names of the leaf rules that fired, joined by '+' (an AnyOf's children are in its evidence)."""
+    if not isinstance(rule, dict) or rule.get("fired") is not True:
+        return None
+    evidence = rule.get("evidence")
+    children = evidence.get("rules") if isinstance(evidence, dict) else None
+    if isinstance(children, list):
+        names = [n for n in (_fired(c) for c in children) if n]
+        if names:
+            return "+".join(names)
+    name = rule.get("rule")
+    return name if isinstance(name, str) else None

@@ -1,0 +1,143 @@
+"""``run_backtest``: ctml's policy and the baselines on the same historical rows, scored the same way."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from threadpoolctl import threadpool_limits
+
+from ctml.app import App, load_app
+from ctml.backtest._baselines import arf, refit_every
+from ctml.backtest._replay import replay_ctml
+from ctml.backtest._result import BacktestResult, PolicyResult
+from ctml.backtest._stream import Stream, load_stream
+from ctml.data import FileSource
+from ctml.errors import ConfigError
+from ctml.evaluate import Gate
+from ctml.rollout import RolloutPlan
+
+__all__ = ["POLICIES", "BacktestConfig", "default_app", "run_backtest"]
+
+POLICIES = ("ctml", "never", "periodic", "always", "arf")
+"""The policies a backtest knows, in the order they are reported."""
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    """``warmup``: share of rows the first model is trained on; ``window_rows``: rows between reconcile cycles
+    (default n/50); ``label_delay``: rows before a row's label arrives; ``every``/``limit``: subsample the file."""
+
+    warmup: float = 0.1
+    window_rows: int | None = None
+    label_delay: int = 0
+    policies: Sequence[str] = POLICIES
+    row_seconds: float = 60.0
+    request_rows: int = 20
+    every: int = 1
+    limit: int | None = None
+    task: str | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.01 <= self.warmup <= 0.9:
+            raise ConfigError(f"--warmup must be a share in [0.01, 0.9]. Got {self.warmup!r}.")
+        if self.label_delay < 0:
+            raise ConfigError(f"--label-delay must be rows >= 0. Got {self.label_delay!r}.")
+        if self.window_rows is not None and self.window_rows < 1:
+            raise ConfigError(f"--window must be rows >= 1. Got {self.window_rows!r}.")
+        unknown = [p for p in self.policies if p not in POLICIES]
+        if unknown or not self.policies:
+            raise ConfigError(f"--policy must be among {', '.join(POLICIES)}. Got {list(self.policies)!r}.")
+        if self.request_rows < 1 or self.request_rows > 1000:
+            raise ConfigError(f"request_rows must be in [1, 1000]. Got {self.request_rows!r}.")
+
+
+def default_app(stream: Stream, name: str, *, window_rows: int, row_seconds: float, seed: int = 0) -> App:
+    """The app ctml would start from: the stream's numeric features, gradient-boosted trees, the default policy
+    and gate without a first-model floor (a warm-up's holdout is small, and a rejected first model would leave
+    nothing to serve), and a roll-out whose stages bake half a window of simulated time each."""
+    half = window_rows * row_seconds / 2
+    if stream.task == "classification":
+        model: Any = HistGradientBoostingClassifier(random_state=seed)
+        gate = Gate(min_effect=0.002)
+        plan = RolloutPlan(shadow_s=half, canary=(25.0,), bake_s=half, bake_requests=10)
+    else:
+        model = HistGradientBoostingRegressor(random_state=seed)
+        gate = Gate(metric="mae", min_effect=0.0)
+        plan = RolloutPlan(shadow_s=half, canary=(25.0,), bake_s=half, bake_requests=10, max_metric_drop=None)
+    return App(name, source=FileSource("unused/*.parquet"), target=stream.target, model=model,
+               features=stream.features, gate=gate, rollout=plan, seed=seed)  # fmt: skip
+
+
+def run_backtest(
+    data: str | Path,
+    target: str,
+    *,
+    app: App | str | Path | None = None,
+    config: BacktestConfig | None = None,
+    workdir: Path | None = None,
+) -> BacktestResult:
+    """Replay ``data`` under each policy of ``config``; ``workdir`` keeps ctml's workspace for inspection."""
+    config = config or BacktestConfig()
+    spec = load_app(app) if isinstance(app, str | Path) else app
+    if spec is not None and spec.target != target:
+        raise ConfigError(f"--target {target!r} differs from the app's target {spec.target!r}.")
+    stream = load_stream(data, target, features=None if spec is None else spec.features,
+                         time=None if spec is None else spec.time, task=config.task, row_seconds=config.row_seconds,
+                         every=config.every, limit=config.limit)  # fmt: skip
+    n = stream.rows
+    warmup = max(20, int(n * config.warmup))
+    every = config.window_rows or max(50, n // 50)
+    if warmup >= n - 1:
+        raise ConfigError(f"The warm-up ({warmup} rows) leaves nothing to predict of {n} rows.")
+    name = re.sub(r"[^a-z0-9_.-]", "-", Path(data).name.split(".")[0].lower()).strip("-") or "backtest"
+    chosen = spec or default_app(stream, name[:60] or "backtest", window_rows=every,
+                                 row_seconds=config.row_seconds, seed=config.seed)  # fmt: skip
+    estimator = chosen.model if hasattr(chosen.model, "fit") else default_app(
+        stream, "baseline", window_rows=every, row_seconds=config.row_seconds, seed=config.seed).model  # fmt: skip
+    span = getattr(chosen.training, "rows", None)
+    delay = config.label_delay
+    results: dict[str, PolicyResult] = {}
+    notes = [f"scored on rows {warmup}..{n - 1}; baselines (never, periodic, always, arf) do not go through the "
+             "model server or the controller; ctml does"]  # fmt: skip
+    with threadpool_limits(limits=1):
+        for policy in POLICIES:
+            if policy not in config.policies:
+                continue
+            if policy == "ctml":
+                results[policy] = replay_ctml(stream, chosen, warmup=warmup, every=every, delay=delay,
+                                              request_rows=config.request_rows, workdir=workdir,
+                                              seed=config.seed)  # fmt: skip
+            elif policy == "never":
+                results[policy] = refit_every("never", stream, estimator, warmup=warmup, every=0, span=None,
+                                              delay=delay)  # fmt: skip
+            elif policy == "periodic":
+                results[policy] = refit_every("periodic", stream, estimator, warmup=warmup, every=max(50, n // 50),
+                                              span=max(warmup, n // 10), delay=delay)  # fmt: skip
+            elif policy == "always":
+                results[policy] = refit_every("always", stream, estimator, warmup=warmup, every=every,
+                                              span=span if isinstance(span, int) else None, delay=delay)  # fmt: skip
+            else:
+                found = arf(stream, warmup=warmup, delay=delay, seed=config.seed)
+                if found is None:
+                    notes.append("arf skipped: river is not installed (pip install 'ctml[river]')")
+                else:
+                    results[policy] = found
+    return BacktestResult(str(data), target, stream.task, n, warmup, every, delay, results, tuple(notes))
+
+
+def rolling(scores: np.ndarray, width: int) -> np.ndarray:
+    """The mean of each ``width`` consecutive scores (shorter at the start)."""
+    if scores.size == 0:
+        return scores
+    sums = np.cumsum(np.concatenate([[0.0], scores]))
+    idx = np.arange(1, scores.size + 1)
+    lo = np.maximum(0, idx - width)
+    out: np.ndarray = (sums[idx] - sums[lo]) / (idx - lo)
+    return out
