@@ -294,6 +294,13 @@ class Controller:
             record_training(ws.meta, run.id, result)
             model = result.model
             predictions = model.predict(history.holdout.X, history.data.feature_names)
+            truth = np.asarray(history.holdout.y)
+            if model.signature.task == "classification":
+                # the monitor's baseline: what this model scored on its holdout, before it met live traffic
+                run.log_metrics({"holdout_accuracy": float(np.mean(np.asarray(predictions) == truth))})
+            else:
+                error = np.abs(np.asarray(predictions, dtype=np.float64) - truth.astype(np.float64))
+                run.log_metrics({"holdout_mae": float(error.mean())})
             used = history.table.slice(result.start, result.stop - result.start)
             meta: JSONObject = {
                 "job": str(job["id"]),
