@@ -1,7 +1,6 @@
-"""The SQL bus's tables. Migration 0004 of the metadata store creates them (see :mod:`ctml.bus._sql`).
+"""The SQL bus's tables, declared with the metadata store's schema (``ctml.meta._schema``; migration 0004).
 
-``events`` is the metadata store's outbox table, declared again here because ``ctml.bus`` may not import
-``ctml.meta`` (both are L1 ports); the migrations are what the two share. The bus adds three tables:
+``events`` is the metadata store's outbox table. The bus adds three tables:
 
 - ``bus_deliveries``: one row per (group, event) handed out above the group's offset: who holds it, until
   when, and whether it was acked. It is what makes the bus correct when commits land out of sequence order.
@@ -13,52 +12,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text
+from ctml.meta._schema import METADATA as BUS_METADATA
+from ctml.meta._schema import bus_deliveries as deliveries
+from ctml.meta._schema import bus_offsets as offsets
+from ctml.meta._schema import bus_processed as processed
+from ctml.meta._schema import events
 
 __all__ = ["BUS_METADATA", "deliveries", "events", "offsets", "processed"]
-
-BUS_METADATA = MetaData()
-
-_SEQ = BigInteger().with_variant(Integer, "sqlite")
-
-events = Table(
-    "events",
-    BUS_METADATA,
-    Column("seq", _SEQ, primary_key=True, autoincrement=True),
-    Column("id", String(255), nullable=False, unique=True),
-    Column("kind", String(64), nullable=False),
-    Column("app", String(255), nullable=True),
-    Column("payload", Text, nullable=False),
-    Column("created_ms", BigInteger, nullable=False),
-    Index("ix_events_kind_seq", "kind", "seq"),
-)
-
-deliveries = Table(
-    "bus_deliveries",
-    BUS_METADATA,
-    Column("consumer_group", String(64), primary_key=True),
-    Column("seq", _SEQ, primary_key=True, autoincrement=False),
-    Column("topic", String(64), nullable=False),
-    Column("event_id", String(255), nullable=False),
-    Column("holder", String(32), nullable=False),
-    Column("lease_until_ms", BigInteger, nullable=False),
-    Column("acked", Boolean, nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Index("ix_bus_deliveries_group_event", "consumer_group", "event_id"),
-)
-
-offsets = Table(
-    "bus_offsets",
-    BUS_METADATA,
-    Column("consumer_group", String(64), primary_key=True),
-    Column("topic", String(64), primary_key=True),
-    Column("seq", BigInteger, nullable=False),
-)
-
-processed = Table(
-    "bus_processed",
-    BUS_METADATA,
-    Column("consumer_group", String(64), primary_key=True),
-    Column("event_id", String(255), primary_key=True),
-    Column("processed_ms", BigInteger, nullable=False),
-)

@@ -240,6 +240,39 @@ events = Table(
     Column("payload", Text, nullable=False),
     Column("created_ms", BigInteger, nullable=False),
     Index("ix_events_app_kind", "app", "kind"),
+    Index("ix_events_kind_seq", "kind", "seq"),  # migration 0004: the SQL bus reads a topic in sequence order
+)
+
+# The SQL event bus's tables (migration 0004; their meaning is ctml.bus's, see ctml/bus/_sql.py): deliveries
+# handed out per consumer group, each group's offset per topic, and the event ids a group has processed.
+bus_deliveries = Table(
+    "bus_deliveries",
+    METADATA,
+    Column("consumer_group", String(64), primary_key=True),
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False),
+    Column("topic", String(64), nullable=False),
+    Column("event_id", NAME, nullable=False),
+    Column("holder", String(32), nullable=False),
+    Column("lease_until_ms", BigInteger, nullable=False),
+    Column("acked", Boolean, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Index("ix_bus_deliveries_group_event", "consumer_group", "event_id"),
+)
+
+bus_offsets = Table(
+    "bus_offsets",
+    METADATA,
+    Column("consumer_group", String(64), primary_key=True),
+    Column("topic", String(64), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+)
+
+bus_processed = Table(
+    "bus_processed",
+    METADATA,
+    Column("consumer_group", String(64), primary_key=True),
+    Column("event_id", NAME, primary_key=True),
+    Column("processed_ms", BigInteger, nullable=False),
 )
 
 decisions = Table(
