@@ -15,7 +15,7 @@ KEYS = {"rows", "connections", "ctml_rps", "mlflow_rps", "bare_rps", "ctml_p99_m
 
 
 def test_a_short_run_measures_ctml_and_the_bare_app(tmp_path: Path) -> None:
-    result = bench_serve(ServeWorkload(rows=(1, 20), connections=(2,), seconds=0.4, warmup=0.2))
+    result = bench_serve(ServeWorkload(rows=(1, 20), connections=(2,), seconds=0.4, warmup=0.2, repeats=1))
     scenarios = result.as_list()
     assert [(s["rows"], s["connections"]) for s in scenarios] == [(1, 2), (20, 2)]
     for s in scenarios:

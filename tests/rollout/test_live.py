@@ -21,7 +21,11 @@ from ctml.store import open_store
 from serve.models import FEATURES, elec2
 
 PLAN = RolloutPlan(shadow_s=0, canary=(50,), bake_s=3600, bake_requests=1000, max_error_rate=0.05,
-                   max_p99_ms=25, max_metric_drop=0.05, guard_min=20)  # fmt: skip
+                   max_metric_drop=0.05, guard_min=20)  # fmt: skip
+# Only the slow-model test sets a latency limit: on a loaded CI machine a healthy model's p99 can spike, and
+# the other tests are about other guards. 400 trees answer one row in tens of milliseconds; a linear model in one.
+LATENCY = RolloutPlan(shadow_s=0, canary=(50,), bake_s=3600, bake_requests=1000, max_error_rate=0.05,
+                      max_p99_ms=10, max_metric_drop=None, guard_min=20)  # fmt: skip
 
 
 def _fit(estimator: Any, *, flip: bool = False) -> bytes:
@@ -102,7 +106,7 @@ def test_a_healthy_canary_takes_its_share_and_holds_through_its_bake(live: Any) 
 )
 def test_a_canary_whose_guard_breaks_is_rolled_back_in_its_bake_window(live: Any, guard: str, negative: bool) -> None:
     client, server, rollouts = live
-    rollouts.start("elec", "elec", 2, PLAN, reason="test")
+    rollouts.start("elec", "elec", 2, LATENCY if guard == "p99_latency" else PLAN, reason="test")
     server.watcher.poll()
     assert server.slots["elec"].routes.canary is not None  # type: ignore[union-attr]
     drive(client, server, rows=160, negative=negative)
