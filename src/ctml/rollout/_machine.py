@@ -260,16 +260,20 @@ def step(
     return advanced, RolloutDecision(outcome, reason, evidence)
 
 
-def routes_for(plan: RolloutPlan, state: RolloutState) -> JSONObject:
-    """The serving route table for ``state`` (the format of :class:`ctml.serve.RouteSpec`)."""
+def routes_for(plan: RolloutPlan, state: RolloutState, *, alias: str | None = None) -> JSONObject:
+    """The serving route table for ``state`` (the format of :class:`ctml.serve.RouteSpec`).
+
+    Versions are named ``v3``. With ``alias``, whoever serves as champion is named by the alias instead, for
+    a caller that keeps the alias on the serving champion (it moves at the full stage, and back on a rollback).
+    """
     candidate, previous = f"v{state.candidate}", None if state.previous is None else f"v{state.previous}"
-    if state.status == ROLLED_BACK or (previous is None and state.status != COMPLETED):
-        champion: JSON = previous or candidate
-        return {"champion": champion, "canary": None, "shadow": None}
     stage = state.stage_name(plan)
+    if state.status == ROLLED_BACK or (previous is None and state.status != COMPLETED):
+        champion: JSON = alias or previous or candidate
+        return {"champion": champion, "canary": None, "shadow": None}
     if state.status == COMPLETED or stage == "full":
-        return {"champion": candidate, "canary": None, "shadow": None}
+        return {"champion": alias or candidate, "canary": None, "shadow": None}
     if stage == "shadow":
-        return {"champion": previous, "canary": None, "shadow": candidate}
+        return {"champion": alias or previous, "canary": None, "shadow": candidate}
     percent = plan.canary[state.stage - (1 if plan.shadow_s > 0 else 0)]
-    return {"champion": previous, "canary": {"ref": candidate, "percent": percent}, "shadow": None}
+    return {"champion": alias or previous, "canary": {"ref": candidate, "percent": percent}, "shadow": None}

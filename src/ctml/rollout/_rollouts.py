@@ -23,7 +23,16 @@ from ctml.clock import Clock
 from ctml.errors import ConfigError, NotFoundError
 from ctml.meta import ANY_REVISION, MetaStore
 from ctml.registry import ModelRegistry
-from ctml.rollout._machine import ACTIVE, ROLLED_BACK, RolloutDecision, RolloutState, StageStats, start, step
+from ctml.rollout._machine import (
+    ACTIVE,
+    ROLLED_BACK,
+    RolloutDecision,
+    RolloutState,
+    StageStats,
+    routes_for,
+    start,
+    step,
+)
 from ctml.rollout._plan import RolloutPlan
 from ctml.types import JSONObject
 
@@ -123,15 +132,12 @@ class Rollouts:
     # -- effects -----------------------------------------------------------------------------------------------
 
     def _apply(self, app: str, plan: RolloutPlan, state: RolloutState, before: RolloutState | None) -> None:
-        """The route table and the alias for ``state``, coming from ``before``."""
-        stage = state.stage_name(plan)
+        """The alias move and the route table for ``state``, coming from ``before``."""
         moved_before = before is not None and before.stage_name(plan) == "full"
         if state.status == ROLLED_BACK:
             if moved_before and state.previous is not None:
                 self.registry.rollback(state.model, self.alias, reason=f"roll-out of v{state.candidate} rolled back")
-            self._routes(app, {"champion": self.alias, "canary": None, "shadow": None})
-            return
-        if stage == "full" and not moved_before:
+        elif state.stage_name(plan) == "full" and not moved_before:
             target = self.meta.models.get_alias(state.model, self.alias) if state.previous is not None else None
             if target is None or target.version != state.candidate:
                 self.registry.promote(
@@ -141,14 +147,7 @@ class Rollouts:
                     expected_revision=ANY_REVISION if target is None else target.revision,
                     reason=f"roll-out of v{state.candidate} reached full traffic",
                 )
-            self._routes(app, {"champion": self.alias, "canary": None, "shadow": None})
-            return
-        if stage == "shadow":
-            self._routes(app, {"champion": self.alias, "canary": None, "shadow": f"v{state.candidate}"})
-        elif stage.startswith("canary"):
-            percent = plan.canary[state.stage - (1 if plan.shadow_s > 0 else 0)]
-            canary: JSONObject = {"ref": f"v{state.candidate}", "percent": percent}
-            self._routes(app, {"champion": self.alias, "canary": canary, "shadow": None})
+        self._routes(app, routes_for(plan, state, alias=self.alias))
 
     def _routes(self, app: str, table: JSONObject) -> None:
         current = self.meta.routes.get(app)
