@@ -17,6 +17,7 @@ champion's on the same window (a shadow's rows take the labels of the champion p
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from ctml.clock import Clock
@@ -111,8 +112,7 @@ class Rollouts:
         state, plan, revision = found
         now = self.clock.now()
         entry: JSONObject = {"at": now.isoformat(), "event": "rollback", "stage": state.stage_name(plan), "why": reason}
-        new = RolloutState(state.app, state.model, state.candidate, state.previous, state.stage, now, ROLLED_BACK,
-                           (*state.history, entry))  # fmt: skip
+        new = replace(state, stage_started=now, status=ROLLED_BACK, history=(*state.history, entry))
         self.meta.rollouts.put(app, new.to_json(), plan.to_json(), expected_revision=revision)
         self._apply(app, plan, new, state)
         summary = f"rolled back v{state.candidate} at {state.stage_name(plan)} by hand: {reason}"
