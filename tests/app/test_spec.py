@@ -78,8 +78,12 @@ def test_init_writes_a_spec_that_loads_and_points_at_real_data(tmp_path: Path) -
     done = runner.invoke(cli, ["init", str(tmp_path / "proj")])
     assert done.exit_code == 0, done.output
     app = load_app(tmp_path / "proj" / "app.toml")
-    assert app.time == "date"
-    assert (tmp_path / "proj" / "data" / "elec2.csv.gz").stat().st_size > 500_000
+    assert app.target == "cnt"
+    assert app.features is not None
+    assert "casual" not in app.features
+    assert "registered" not in app.features
+    assert app.gate.metric == "mae"
+    assert (tmp_path / "proj" / "data" / "bike_sharing_hourly.csv.gz").stat().st_size > 200_000
     shown = runner.invoke(cli, ["app", "show", str(tmp_path / "proj" / "app.toml")])
     assert shown.exit_code == 0
     assert "canary 25%" in shown.output

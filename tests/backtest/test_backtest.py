@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from _elec2 import ELEC2_10K
 from ctml.backtest import BacktestConfig, BacktestResult, render_backtest_html, run_backtest
 from ctml.backtest._replay import _fired
 from ctml.cli._backtest import backtest
@@ -22,9 +21,8 @@ ROWS = 2400
 
 
 @pytest.fixture(scope="module")
-def elec2() -> Iterator[Path]:
-    with resources.as_file(resources.files("ctml.demo").joinpath("data", "elec2.csv.gz")) as path:
-        yield path
+def elec2() -> Path:
+    return ELEC2_10K
 
 
 @pytest.fixture(scope="module")

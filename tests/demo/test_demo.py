@@ -1,237 +1,232 @@
-"""``ctml demo`` end to end on a few short windows of the real Elec2 stream, in a temporary home."""
+"""``ctml demo`` end to end: the quick replay (four months of hourly bike rentals) through the real product, in a
+temporary home, and the story checked from what the workspace stored, not from what the demo printed."""
 
 from __future__ import annotations
 
-import io
-import itertools
+import gzip
 import json
-import pickle
-from dataclasses import replace
+import re
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
 from ctml.cli import cli
 from ctml.config import Settings
-from ctml.demo import DemoConfig, DemoResult, compare, mcnemar_exact, run_demo, window_count
-from ctml.demo._data import content_digest, cut_windows, load_stream, row_time, to_parquet
-from ctml.drift import DatasetProfile
+from ctml.demo import FEATURES, SHA256, DemoConfig, DemoResult, load_stream, run_demo
 from ctml.errors import ConfigError
-from ctml.meta import Node
 from ctml.workspace import Workspace
 
-SHORT = DemoConfig(windows=3, window_rows=1000)
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings.local(tmp_path_factory.mktemp("demo") / "home", actor="test")
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Settings:
-    return Settings.local(tmp_path / "home", actor="test")
-
-
-@pytest.fixture
+@pytest.fixture(scope="module")
 def result(home: Settings) -> DemoResult:
-    return run_demo(home, SHORT)
+    return run_demo(home, DemoConfig.quick())
 
 
 # -- the data -------------------------------------------------------------------------------------------------
 
 
-def test_the_stream_ships_with_the_package_compressed_and_small() -> None:
+def test_the_stream_ships_compressed_small_and_credited() -> None:
     data = resources.files("ctml.demo").joinpath("data")
-    assert data.joinpath("elec2.csv.gz").read_bytes()[:2] == b"\x1f\x8b"
-    assert len(data.joinpath("elec2.csv.gz").read_bytes()) < 3_000_000
-    assert "Harries" in data.joinpath("README.md").read_text()
+    packed = data.joinpath("bike_sharing_hourly.csv.gz").read_bytes()
+    assert packed[:2] == b"\x1f\x8b"
+    assert len(packed) < 3_000_000
+    readme = data.joinpath("README.md").read_text()
+    assert "CC BY 4.0" in readme
+    assert "Fanaee-T" in readme
+    assert "Event labeling combining ensemble detectors and background knowledge" in readme
+    assert SHA256 in readme
+    assert not data.joinpath("elec2.csv.gz").is_file()
 
 
-def test_the_stream_is_read_in_time_order() -> None:
+def test_the_stream_is_read_in_time_order_without_the_leaking_columns() -> None:
     stream = load_stream()
-    table = stream.table
-    assert table.num_rows == 45_312
-    assert table.column("class").to_pylist()[:4] == ["UP", "UP", "UP", "UP"]
-    assert table.column("period").to_pylist()[:2] == [0.0, 0.021277]
-    assert (row_time(0), row_time(table.num_rows - 1)) == ("1996-05-07T00:00", "1998-12-06T23:30")  # nominal
+    assert stream.rows == 17_379
+    assert (stream.target, stream.task) == ("cnt", "regression")
+    assert "casual" not in stream.table.column_names
+    assert "registered" not in stream.table.column_names
+    assert stream.features == FEATURES
+    assert "instant" not in stream.features
+    assert np.all(np.diff(stream.times) > 0)
+    assert stream.y[:3].tolist() == [16.0, 40.0, 32.0]
+    assert stream.time_of(1).isoformat() == "2011-01-01T01:00:00+00:00"
+    assert load_stream(limit=500).rows == 500
 
 
-def test_windows_are_consecutive_and_cover_the_stream() -> None:
-    windows = cut_windows(45_312, 4000)
-    assert [w.index for w in windows] == list(range(12))
-    assert windows[0].start == 0
-    assert windows[-1].end == 45_312
-    assert all(a.end == b.start for a, b in itertools.pairwise(windows))
-    assert cut_windows(45_312, 4000, limit=3)[-1].end == 12_000
-    assert (window_count(DemoConfig()), window_count(SHORT)) == (12, 3)
+def test_a_damaged_data_file_is_refused_with_a_clear_message(tmp_path: Path, home: Settings) -> None:
+    raw = gzip.decompress(resources.files("ctml.demo").joinpath("data", "bike_sharing_hourly.csv.gz").read_bytes())
+    changed = tmp_path / "changed.csv.gz"
+    changed.write_bytes(gzip.compress(raw.replace(b",16\n", b",17\n", 1)))
+    with pytest.raises(ConfigError, match=r"has sha256 [0-9a-f]{64} once decompressed, expected " + SHA256):
+        load_stream(changed)
+    truncated = tmp_path / "truncated.csv.gz"
+    truncated.write_bytes(gzip.compress(raw)[:5000])
+    with pytest.raises(ConfigError, match="cannot be read as gzip"):
+        load_stream(truncated)
+    other = Settings.local(tmp_path / "other")
+    with pytest.raises(ConfigError, match="Reinstall ctml"):
+        run_demo(other, DemoConfig.quick(), data=changed)
+    assert not (tmp_path / "other" / "demo").exists()  # refused before anything was written
 
 
-def test_content_digest_survives_a_parquet_round_trip() -> None:
-    part = load_stream().table.slice(1000, 500)
-    again = pq.read_table(io.BytesIO(to_parquet(part)))
-    assert content_digest(again) == content_digest(part)
-    assert content_digest(part) != content_digest(load_stream().table.slice(1001, 500))
+def test_bad_settings_are_refused_with_a_message() -> None:
+    with pytest.raises(ConfigError, match=r"'window_rows' parameter of DemoConfig must be an int >= 24\. Got 5"):
+        DemoConfig(window_rows=5)
+    with pytest.raises(ConfigError, match="'rows' parameter of DemoConfig must be None or an int >= warmup_rows"):
+        DemoConfig(rows=500)
+    with pytest.raises(ConfigError, match="'request_rows' parameter of DemoConfig must be at most 1000"):
+        DemoConfig(request_rows=5000)
 
 
-# -- the gate -------------------------------------------------------------------------------------------------
+# -- the story, from the stored records -----------------------------------------------------------------------
 
 
-def test_gate_counts_discordant_pairs_and_needs_a_minimum_effect() -> None:
-    truth = np.array([1] * 1000)
-    champion = truth.copy()
-    champion[:100] = 0
-    challenger = truth.copy()
-    challenger[50:140] = 0  # right on 50 rows the champion missed, wrong on 40 it got
-    result = compare(challenger, champion, truth, alpha=0.05, min_effect=0.0)
-    assert (result.challenger_only, result.champion_only) == (50, 40)
-    assert result.effect == pytest.approx(0.01)
-    assert result.p_value == pytest.approx(mcnemar_exact(50, 40))
-    assert result.outcome == "reject"  # 50 vs 40 is not significant
-    assert mcnemar_exact(0, 0) == 1.0
-
-    champion[100:300] = 0
-    strong = compare(challenger, champion, truth, alpha=0.05, min_effect=0.0)
-    assert strong.outcome == "promote"
-    assert compare(challenger, champion, truth, alpha=0.05, min_effect=0.5).outcome == "reject"
-
-
-# -- one short replay -----------------------------------------------------------------------------------------
-
-
-def test_registry_has_versions_and_a_champion(home: Settings, result: DemoResult) -> None:
+def test_a_retrain_fired_for_a_monitored_reason(home: Settings, result: DemoResult) -> None:
     with Workspace.open(home) as ws:
-        versions = ws.meta.models.versions("elec2")
-        assert sorted(v.version for v in versions) == [1, 2, 3]
-        assert all(v.flavor == "sklearn" and "holdout_accuracy" in v.metrics for v in versions)
-        champion = ws.meta.models.get_alias("elec2", "champion")
-        assert champion.version == result.champion_version
-        model = pickle.loads(ws.registry.load_bytes("elec2", "champion"))
-        assert set(model.predict(np.zeros((2, 7)))) <= {"UP", "DOWN"}
-        history = ws.registry.history("elec2", "champion")
-        assert len(history) == 1 + result.promotions
-        assert all(move.reason for move in history)
-        assert ws.meta.apps.get("elec2").spec is not None
-        # Each version keeps the drift profile of its training rows: drift against it needs no raw data.
-        reference = DatasetProfile.from_json(versions[0].meta["reference_profile"])  # type: ignore[arg-type]
-        assert reference.rows == int(versions[0].meta["train_rows"][1]) - int(versions[0].meta["train_rows"][0])  # type: ignore[index,arg-type]
-        assert "nswprice" in reference.columns
+        triggers = ws.meta.decisions.list(app=result.app, kind="trigger", limit=1000)
+    retrains = [d for d in triggers if d.outcome == "retrain"]
+    first = [d for d in retrains if d.summary.startswith("no champion yet")]
+    later = [d for d in retrains if d not in first]
+    assert len(first) == 1
+    assert later
+    assert len(later) == result.retrains
+    # a retrain the monitor caused: features drifted against the champion's training data, or its live MAE rose
+    config = DemoConfig.quick()
+    monitored = []
+    for decision in later:
+        rules = decision.evidence["rule"]["evidence"]["rules"]  # type: ignore[index,call-overload]
+        fired = {r["rule"]: r for r in rules if r["fired"]}
+        assert fired, decision.summary
+        assert all(r["reason"] in decision.summary for r in fired.values())
+        if "drift" in fired:
+            evidence = fired["drift"]["evidence"]
+            assert evidence["drift_score"] >= config.drift_share
+            assert evidence["drifted_features"]
+            assert set(evidence["drifted_features"]) <= set(FEATURES)
+            monitored.append(decision)
+        if "performance" in fired:
+            assert fired["performance"]["evidence"]["drop"] > config.max_drop
+            monitored.append(decision)
+    assert monitored, [d.summary for d in later]
 
 
-def test_gate_decisions_are_recorded_with_their_evidence(home: Settings, result: DemoResult) -> None:
+def test_the_gate_judged_challenger_against_champion(home: Settings, result: DemoResult) -> None:
     with Workspace.open(home) as ws:
-        gates = ws.meta.decisions.list(app="elec2", kind="gate")
-        assert len(gates) == 2
-        assert len(ws.meta.decisions.list(app="elec2", kind="bootstrap")) == 1
-        for decision in gates:
-            evidence = decision.evidence
-            assert decision.outcome in {"promote", "reject"}
-            assert isinstance(evidence["challenger"], dict)
-            assert isinstance(evidence["champion"], dict)
-            assert isinstance(evidence["discordant"], dict)
-            assert 0 <= float(evidence["challenger"]["accuracy"]) <= 1  # type: ignore[arg-type]
-            assert 0 <= float(evidence["champion"]["accuracy"]) <= 1  # type: ignore[arg-type]
-            only = evidence["discordant"]
-            assert evidence["p_value"] == pytest.approx(
-                mcnemar_exact(int(only["challenger_only"]), int(only["champion_only"]))  # type: ignore[arg-type]
-            )
-            assert decision.run_id is not None
-            assert decision.version == evidence["challenger"]["version"]
-    by_id = {w.decision_id: w for w in result.windows}
-    assert {d.id for d in gates} == {w.decision_id for w in result.windows[1:]}
-    assert all(by_id[d.id].decision == d.outcome for d in gates)
+        gates = ws.meta.decisions.list(app=result.app, kind="gate", limit=1000)
+    assert {d.outcome for d in gates} <= {"promote", "reject"}
+    assert sum(result.gate_verdicts.values()) == len(gates) == 1 + result.retrains
+    judged = [d for d in gates if "champion" in d.summary]
+    assert judged, "no challenger was compared with a champion"
+    evidence = judged[0].evidence
+    assert evidence["metric"] == "mae"
+    assert judged[0].version is not None
+    assert judged[0].run_id is not None
 
 
-def test_windows_are_dataset_versions_with_lineage(home: Settings, result: DemoResult) -> None:
+def test_a_roll_out_went_shadow_canary_full_and_moved_the_champion(home: Settings, result: DemoResult) -> None:
     with Workspace.open(home) as ws:
-        versions = sorted(ws.meta.datasets.list("elec2"), key=lambda v: v.version)
-        assert [v.rows for v in versions] == [1000, 1000, 1000]
-        assert [v.source["rows"] for v in versions if v.source] == [[0, 1000], [1000, 2000], [2000, 3000]]
-        assert versions[0].time_min == "1996-05-07T00:00"
-        for parent, child in itertools.pairwise(versions):
-            edges = ws.meta.lineage.upstream(Node("dataset_version", child.id), depth=1)
-            assert [(e.src.id, e.relation) for e in edges] == [(parent.id, "derived")]
-        stored = pq.read_table(io.BytesIO(ws.artifacts.get_bytes(versions[1].artifact_digest or "")))
-        assert stored.num_rows == 1000
-        assert content_digest(stored) == versions[1].digest
-
-        up = ws.meta.lineage.upstream(Node("model_version", f"elec2/{result.champion_version}"), depth=2)
-        run = Node("run", result.champion_run_id)
-        assert any(e.src == run and e.relation == "produced" for e in up)
-        assert any(e.dst == run and e.src.kind == "dataset_version" and e.relation == "input" for e in up)
-    assert result.champion_datasets
-    assert {d.id for d in result.champion_datasets} <= {v.id for v in versions}
+        rollouts = ws.meta.decisions.list(app=result.app, kind="rollout", limit=1000)
+        history = ws.registry.history(result.model, "champion")
+        routes = {r.prediction.route for r in ws.meta.predictions.labeled(result.app, limit=100_000)}
+    steps = [(d.version, d.outcome, d.summary) for d in sorted(rollouts, key=lambda d: (d.created_at, d.id))]
+    promoted = result.champion_version
+    mine = [(outcome, summary) for version, outcome, summary in steps if version == promoted]
+    assert [o for o, _ in mine] == ["start", "advance", "advance", "complete"]
+    assert "now canary 25%" in mine[1][1]
+    assert "now full" in mine[2][1]
+    moves = sorted(history, key=lambda m: m.revision)
+    assert (moves[0].from_version, moves[0].to_version) == (None, result.static_version)
+    assert moves[-1].to_version == promoted != result.static_version
+    assert "reached full traffic" in moves[-1].reason
+    assert result.promotions == len(moves) - 1 >= 1
+    assert {"champion", "shadow", "canary"} <= routes
 
 
-def test_runs_are_tracked_and_static_is_compared_on_the_same_rows(home: Settings, result: DemoResult) -> None:
+def test_the_server_logged_every_prediction_and_got_the_labels(home: Settings, result: DemoResult) -> None:
     with Workspace.open(home) as ws:
-        runs = ws.meta.runs.search(app="elec2")
-        assert sorted(r.kind for r in runs) == ["monitor", "train", "train", "train"]
-        monitor = ws.meta.runs.get(result.monitor_run_id)
-        assert monitor.status == "finished"
-        assert {"live_accuracy", "static_accuracy", "overall_retrained_accuracy"} <= set(monitor.metrics)
-        trains = [r for r in runs if r.kind == "train"]
-        assert all(r.parent_id == monitor.id and r.seed == 0 and r.status == "finished" for r in trains)
-        assert all(ws.meta.artifacts.list(run_id=r.id) for r in trains)
-    comparison = result.comparison
-    assert comparison.rows == 2000
-    assert comparison.retrained_only + comparison.static_only <= comparison.rows
-    live = [w.live_accuracy for w in result.windows[1:] if w.live_accuracy is not None]
-    assert comparison.retrained_accuracy == pytest.approx(np.mean(live))  # equal windows: mean of means
+        logged = ws.meta.predictions.labeled(result.app, limit=100_000)
+    answered = [r for r in logged if r.prediction.route in ("champion", "canary")]
+    assert len(answered) == result.scored_rows  # one answer per replayed hour, nothing dropped
+    labelled = [r for r in answered if r.label is not None]
+    assert len(labelled) == result.scored_rows - DemoConfig.quick().label_delay_rows  # the last day is not due
+    assert result.predictions_logged == len(logged)
+    assert result.live_mae < result.static_mae  # the loop beat the model it started from, on the same hours
 
 
-def test_a_second_run_reuses_the_dataset_versions(home: Settings, result: DemoResult) -> None:
-    again = run_demo(home, SHORT)
-    assert [w.dataset_version_id for w in again.windows] == [w.dataset_version_id for w in result.windows]
-    assert not any(w.dataset_reused for w in result.windows)
-    assert all(w.dataset_reused for w in again.windows)
-    assert again.monitor_run_id != result.monitor_run_id
-    # Same rows, same seed: the same measurements (only the never-retrained model's version number differs).
-    assert again.comparison == replace(result.comparison, static_version=again.comparison.static_version)
+def test_the_narration_follows_the_loop(result: DemoResult) -> None:
+    kinds = [e.kind for e in result.events]
+    assert kinds[:5] == ["ingest", "first", "train", "gate", "rollout"]
+    server = next(e for e in result.events if e.kind == "server")
+    assert re.fullmatch(r"server listening on http://127\.0\.0\.1:\d+", server.message)
+    for kind in ("drift", "retrain", "gate", "rollout", "promoted", "report"):
+        assert kind in kinds, kind
+    drift = next(e for e in result.events if e.kind == "drift")
+    assert re.fullmatch(r"drift detected in features [a-z]+(, [a-z]+)* \(score \d+% of features\)", drift.message)
+    windows = [e for e in result.events if e.kind == "window"]
+    assert len(windows) == result.windows
+    assert windows[-1].evidence["index"] == windows[-1].evidence["total"] == result.windows
+    times = [e.at for e in result.events]
+    assert times == sorted(times)
+
+
+def test_the_report_is_written_where_the_dashboard_lists_it(home: Settings, result: DemoResult) -> None:
+    assert result.report == home.home / "reports" / f"demo-{result.app}.html"
+    page = result.report.read_text()
+    assert "<svg" in page
+    assert 'class="marker retrain"' in page
+    assert 'class="marker complete"' in page
+    assert "What the loop did" in page
+    document = json.loads(result.report.with_suffix(".json").read_text())
+    assert set(document["policies"]) == {"ctml", "never"}
+    assert document["policies"]["ctml"]["mae"] == pytest.approx(result.live_mae, abs=1e-6)
+    assert document["policies"]["never"]["mae"] == pytest.approx(result.static_mae, abs=1e-6)
     with Workspace.open(home) as ws:
-        assert len(ws.meta.datasets.list("elec2")) == 3
-        assert len(ws.meta.models.versions("elec2")) == 6
-        assert ws.meta.models.get_alias("elec2", "champion").version == again.champion_version
+        assert ws.meta.apps.get(result.app).spec["demo"] is True  # type: ignore[index]
 
 
-def test_bad_settings_are_refused_with_a_message(home: Settings) -> None:
-    with pytest.raises(ConfigError, match="'windows' parameter of DemoConfig must be an int >= 2"):
-        run_demo(home, DemoConfig(windows=1))
-    with pytest.raises(ConfigError, match="needs at least 2"):
-        run_demo(home, DemoConfig(window_rows=50_000))
-    with pytest.raises(ConfigError, match="'model' parameter"):
-        run_demo(home, DemoConfig(model="forest"))
+# -- the command, run twice more in the same home -------------------------------------------------------------
 
 
-# -- the command ----------------------------------------------------------------------------------------------
-
-
-def test_cli_json_summary_parses(tmp_path: Path) -> None:
-    runner = CliRunner()
-    args = ["--home", str(tmp_path / "h"), "demo", "--windows", "2", "--window-rows", "500", "--json"]
-    outcome = runner.invoke(cli, args)
-    assert outcome.exit_code == 0, outcome.output
-    summary = json.loads(outcome.stdout)
-    assert summary["app"] == "elec2"
-    assert len(summary["windows"]) == 2
-    assert summary["windows"][1]["gate"]["outcome"] in {"promote", "reject"}
-    assert summary["comparison"]["rows"] == 500
-    assert summary["champion_datasets"]
-    assert any("lineage elec2@champion" in c and "--home" in c for c in summary["next_commands"])
-
-
-def test_cli_prints_tables_and_next_commands(tmp_path: Path) -> None:
-    home = tmp_path / "h"
-    outcome = CliRunner().invoke(cli, ["--home", str(home), "demo", "--windows", "2", "--window-rows", "500"])
+def test_cli_narrates_and_a_second_run_gets_a_fresh_app(home: Settings, result: DemoResult) -> None:
+    outcome = CliRunner().invoke(cli, ["--home", str(home.home), "demo", "--quick"])
     assert outcome.exit_code == 0, outcome.output
     text = outcome.stdout
-    assert "Never retrained vs continuously retrained" in text
-    assert "Lineage of the champion" in text
-    assert f"ctml --home {home} runs list --app elec2" in text
-    listed = CliRunner().invoke(cli, ["--home", str(home), "runs", "list", "--app", "elec2", "--json"])
-    assert len(json.loads(listed.stdout)) == 3
+    assert re.search(r"server listening on http://127\.0\.0\.1:\d+", text)
+    for line in ("retrain fired (", "gate: promote v", "now canary 25%; guards ok", "(replacing v1)",
+                 "roll-out complete"):  # fmt: skip
+        assert line in text, line
+    assert f"report:    {home.home / 'reports' / 'demo-bikes-2.html'}" in text
+    assert f"workspace: {home.home}" in text
+    assert f"ctml --home {home.home} runs list --app bikes-2" in text
+    with Workspace.open(home) as ws:
+        assert {a.name for a in ws.meta.apps.list()} >= {result.app, "bikes-2"}
+        # the first run's records are untouched by the second
+        assert ws.registry.resolve(result.model, "champion").version == result.champion_version
 
 
-def test_cli_reports_bad_options_as_one_line(tmp_path: Path) -> None:
-    outcome = CliRunner().invoke(cli, ["--home", str(tmp_path / "h"), "demo", "--window-rows", "50000"])
-    assert outcome.exit_code == 2
-    assert "needs at least 2" in outcome.output
+def test_cli_json_summary(home: Settings, result: DemoResult) -> None:
+    outcome = CliRunner().invoke(cli, ["--home", str(home.home), "demo", "--quick", "--json"])
+    assert outcome.exit_code == 0, outcome.output
+    summary = json.loads(outcome.stdout)
+    assert summary["app"] not in (result.app, "bikes-2")
+    assert summary["live_mae"] == pytest.approx(result.live_mae)  # same rows, same seed, same story
+    assert summary["retrains"] == result.retrains
+    assert Path(summary["report"]).is_file()
+    assert any(c.endswith(f"runs list --app {summary['app']}") for c in summary["next_commands"])
+
+
+def test_a_name_taken_by_anything_of_the_workspace_is_skipped(tmp_path: Path) -> None:
+    from ctml.demo._run import _free_name
+
+    with Workspace.open(Settings.local(tmp_path / "h")) as ws:
+        assert _free_name(ws) == "bikes"
+        ws.meta.apps.put("bikes")
+        ws.meta.controller.transition("bikes-2", {}, expected_revision=0)
+        assert _free_name(ws) == "bikes-3"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
+from _elec2 import ELEC2_10K
 from ctml.errors import ConfigError
 from ctml.evaluate import Gate, Verdict, record_verdict
 from ctml.meta import open_meta
@@ -192,9 +192,7 @@ def test_probability_metrics_need_probabilities() -> None:
 
 def elec2(rows: int) -> tuple[np.ndarray, np.ndarray]:
     shared = Path("/work/shared/datasets/elec2/elec2.csv")
-    source = shared if shared.exists() else resources.files("ctml.demo") / "data" / "elec2.csv.gz"
-    with resources.as_file(source) as path:  # type: ignore[arg-type]
-        table = pacsv.read_csv(path).slice(0, rows)
+    table = pacsv.read_csv(shared if shared.exists() else ELEC2_10K).slice(0, rows)
     names = ["date", "day", "period", "nswprice", "nswdemand", "vicprice", "vicdemand", "transfer"]
     return np.column_stack([table[c].to_numpy() for c in names]).astype(float), np.asarray(table["class"].to_pylist())
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import socket
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from _elec2 import ELEC2_10K
 from ctml.flavors import fit_model
 from ctml.meta import open_meta
 from ctml.registry import ModelRegistry
 from ctml.store import open_store
 
-PATH = Path(str(resources.files("ctml.demo").joinpath("data", "elec2.csv.gz")))  # shipped with ctml
+PATH = ELEC2_10K
 FEATURES = ("date", "day", "period", "nswprice", "nswdemand", "vicprice", "vicdemand", "transfer")
 
 

@@ -65,6 +65,10 @@ class App:
     rollout: RolloutPlan = field(default_factory=RolloutPlan)
     holdout: float = 0.2
     seed: int = 0
+    on_invalid: str = "reject"
+    """What the controller does with a batch that fails validation: ``reject`` leaves it out (recorded as a
+    ``validation`` decision; fixed files are retried), ``keep`` stores it anyway with its findings recorded, for
+    replaying history whose quirks are known (a date encoding that jumps at new year, say)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
@@ -98,5 +102,7 @@ class App:
             raise ConfigError(
                 f"The 'holdout' of app {self.name!r} must be a share in [0.05, 0.5]. Got {self.holdout!r}."
             )
+        if self.on_invalid not in ("reject", "keep"):
+            raise ConfigError(f"'on_invalid' of app {self.name!r} must be 'reject' or 'keep'. Got {self.on_invalid!r}.")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise ConfigError(f"The 'seed' of app {self.name!r} must be an int. Got {self.seed!r}.")

@@ -61,6 +61,7 @@ path = "{path}"               # a file glob (CSV, Parquet, JSON lines; .gz/.zst)
 # url = "postgresql://host/db"   # or a SQL table read by an increasing cursor column
 # table = "events"
 # cursor = "id"
+# on_invalid = "reject"         # a batch failing validation is not stored (or "keep": store it, record findings)
 
 [model]
 class = "sklearn.ensemble.HistGradientBoostingClassifier"
@@ -124,6 +125,7 @@ def app_from_toml(text: str, *, base: Path | None = None, where: str = "the app 
     for key in ("name", "target"):
         if key not in app:
             raise ConfigError(f"{where}: [app] needs '{key}'.")
+    source = _table(doc, "source", where, required=True)
     try:
         return App(
             name=app["name"],
@@ -132,7 +134,8 @@ def app_from_toml(text: str, *, base: Path | None = None, where: str = "the app 
             features=tuple(app["features"]) if "features" in app else None,
             holdout=float(app.get("holdout", 0.2)),
             seed=app.get("seed", 0),
-            source=_source(_table(doc, "source", where, required=True), base, where),
+            source=_source(source, base, where),
+            on_invalid=source.get("on_invalid", "reject"),
             model=_model(_table(doc, "model", where, required=True), where),
             training=_training(_table(doc, "training", where), where),
             gate=_gate(_table(doc, "gate", where), where),
@@ -181,7 +184,7 @@ def _keys(table: Mapping[str, Any], name: str, allowed: set[str], where: str) ->
 
 
 def _source(table: dict[str, Any], base: Path | None, where: str) -> Any:
-    _keys(table, "source", {"path", "url", "table", "cursor"}, where)
+    _keys(table, "source", {"path", "url", "table", "cursor", "on_invalid"}, where)
     if "path" in table and "url" not in table:
         pattern = Path(str(table["path"]))
         if not pattern.is_absolute() and base is not None:

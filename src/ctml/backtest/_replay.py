@@ -124,6 +124,7 @@ def _replay(
                 ids.extend(body["ids"])
                 routes[body["route"]] = routes.get(body["route"], 0) + (b - a)
             clock.set(stream.time_of(j))
+            server.log.flush()  # feedback names logged predictions: the log writer must have stored them
             due = max(labelled, min(j, j - delay))
             _feedback(client, app.name, stream, ids, warmup, labelled, due, delay)
             labelled = due
@@ -167,7 +168,9 @@ def _feedback(
 
 
 def _mark(markers: list[Marker], row: int, action: Action) -> None:
-    if action.kind == "trigger" and action.outcome == "retrain":
+    if action.kind == "ingest" and action.outcome in ("rejected", "kept"):
+        markers.append(Marker(row, f"data_{action.outcome}", action.summary))
+    elif action.kind == "trigger" and action.outcome == "retrain":
         markers.append(Marker(row, "retrain", _reason(action)))
     elif (action.kind == "gate" and action.outcome in ("promote", "reject", "needs_approval")) or (
         action.kind == "rollout" and action.outcome in ("rollback", "complete")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from ctml.data import FileSource
 from ctml.errors import ConfigError
 from ctml.evaluate import Gate
 from ctml.rollout import RolloutPlan
+from ctml.train import SlidingWindow
+from ctml.triggers import AnyOf, Drift, Manual, PerformanceDrop, RetrainPolicy, Rule, Volume
 
 __all__ = ["POLICIES", "BacktestConfig", "default_app", "run_backtest"]
 
@@ -31,7 +34,8 @@ POLICIES = ("ctml", "never", "periodic", "always", "arf")
 @dataclass(frozen=True)
 class BacktestConfig:
     """``warmup``: share of rows the first model is trained on; ``window_rows``: rows between reconcile cycles
-    (default n/50); ``label_delay``: rows before a row's label arrives; ``every``/``limit``: subsample the file."""
+    (default n/50); ``label_delay``: rows before a row's label arrives; ``every``/``limit``: subsample the file;
+    ``drop``: columns that are not features."""
 
     warmup: float = 0.1
     window_rows: int | None = None
@@ -43,6 +47,8 @@ class BacktestConfig:
     limit: int | None = None
     task: str | None = None
     seed: int = 0
+    drop: Sequence[str] = ()
+    """Columns left out of the features (leaks of the label, row ids)."""
 
     def __post_init__(self) -> None:
         if not 0.01 <= self.warmup <= 0.9:
@@ -58,21 +64,41 @@ class BacktestConfig:
             raise ConfigError(f"request_rows must be in [1, 1000]. Got {self.request_rows!r}.")
 
 
-def default_app(stream: Stream, name: str, *, window_rows: int, row_seconds: float, seed: int = 0) -> App:
-    """The app ctml would start from: the stream's numeric features, gradient-boosted trees, the default policy
-    and gate without a first-model floor (a warm-up's holdout is small, and a rejected first model would leave
-    nothing to serve), and a roll-out whose stages bake half a window of simulated time each."""
-    half = window_rows * row_seconds / 2
+def default_app(
+    stream: Stream, name: str, *, window_rows: int, row_seconds: float, seed: int = 0, train_rows: int | None = None
+) -> App:
+    """The app ctml would start from on a stream it knows nothing about.
+
+    - the stream's numeric features and gradient-boosted trees, on a sliding window of ``train_rows`` (the
+      periodic baseline's window, so the two differ only in when they retrain and what they promote);
+    - the default rules (drift, performance drop, volume, manual) with a cooldown of two controller cycles and
+      no daily budget: a retrain at most every third cycle, so at most a third of periodic's retrains by
+      construction (a day of the simulated clock means nothing for a stream without times);
+    - the default gate without a first-model floor (a warm-up's holdout is small, and a rejected first model
+      would leave nothing to serve);
+    - batches that fail validation kept, their findings recorded (history is replayed as it was);
+    - a canary at 25% for one cycle, then full traffic (no shadow stage: it would only delay every promotion
+      by a cycle here, where the guards already watch the canary)."""
+    cycle = window_rows * row_seconds
+    rules: list[Rule] = [
+        Drift(above=0.34),
+        PerformanceDrop(max_drop=0.03, min_rows=min(300, window_rows)),
+        Volume(5000),
+        Manual(),
+    ]
+    policy = RetrainPolicy(AnyOf(rules), cooldown=timedelta(seconds=2 * cycle), max_per_day=None)
     if stream.task == "classification":
         model: Any = HistGradientBoostingClassifier(random_state=seed)
         gate = Gate(min_effect=0.002)
-        plan = RolloutPlan(shadow_s=half, canary=(25.0,), bake_s=half, bake_requests=10)
+        plan = RolloutPlan(shadow_s=0.0, canary=(25.0,), bake_s=cycle / 2, bake_requests=10)
     else:
         model = HistGradientBoostingRegressor(random_state=seed)
         gate = Gate(metric="mae", min_effect=0.0)
-        plan = RolloutPlan(shadow_s=half, canary=(25.0,), bake_s=half, bake_requests=10, max_metric_drop=None)
+        plan = RolloutPlan(shadow_s=0.0, canary=(25.0,), bake_s=cycle / 2, bake_requests=10, max_metric_drop=None)
+    training = SlidingWindow(rows=train_rows) if train_rows else SlidingWindow(rows=20_000)
     return App(name, source=FileSource("unused/*.parquet"), target=stream.target, model=model,
-               features=stream.features, gate=gate, rollout=plan, seed=seed)  # fmt: skip
+               features=stream.features, training=training, gate=gate, policy=policy, rollout=plan, seed=seed,
+               on_invalid="keep")  # fmt: skip
 
 
 def run_backtest(
@@ -90,15 +116,16 @@ def run_backtest(
         raise ConfigError(f"--target {target!r} differs from the app's target {spec.target!r}.")
     stream = load_stream(data, target, features=None if spec is None else spec.features,
                          time=None if spec is None else spec.time, task=config.task, row_seconds=config.row_seconds,
-                         every=config.every, limit=config.limit)  # fmt: skip
+                         every=config.every, limit=config.limit, drop=config.drop)  # fmt: skip
     n = stream.rows
     warmup = max(20, int(n * config.warmup))
     every = config.window_rows or max(50, n // 50)
     if warmup >= n - 1:
         raise ConfigError(f"The warm-up ({warmup} rows) leaves nothing to predict of {n} rows.")
     name = re.sub(r"[^a-z0-9_.-]", "-", Path(data).name.split(".")[0].lower()).strip("-") or "backtest"
-    chosen = spec or default_app(stream, name[:60] or "backtest", window_rows=every,
-                                 row_seconds=config.row_seconds, seed=config.seed)  # fmt: skip
+    span_rows = max(warmup, n // 10)
+    chosen = spec or default_app(stream, name[:60] or "backtest", window_rows=every, row_seconds=config.row_seconds,
+                                 seed=config.seed, train_rows=span_rows)  # fmt: skip
     estimator = chosen.model if hasattr(chosen.model, "fit") else default_app(
         stream, "baseline", window_rows=every, row_seconds=config.row_seconds, seed=config.seed).model  # fmt: skip
     span = getattr(chosen.training, "rows", None)
@@ -119,7 +146,7 @@ def run_backtest(
                                               delay=delay)  # fmt: skip
             elif policy == "periodic":
                 results[policy] = refit_every("periodic", stream, estimator, warmup=warmup, every=max(50, n // 50),
-                                              span=max(warmup, n // 10), delay=delay)  # fmt: skip
+                                              span=span_rows, delay=delay)  # fmt: skip
             elif policy == "always":
                 results[policy] = refit_every("always", stream, estimator, warmup=warmup, every=every,
                                               span=span if isinstance(span, int) else None, delay=delay)  # fmt: skip

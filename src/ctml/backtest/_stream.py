@@ -86,8 +86,10 @@ def load_stream(
     row_seconds: float = 60.0,
     every: int = 1,
     limit: int | None = None,
+    drop: Sequence[str] = (),
 ) -> Stream:
-    """Read ``path`` (CSV or Parquet, compressed or not); keep every ``every``-th row, then the first ``limit``."""
+    """Read ``path`` (CSV or Parquet, compressed or not); keep every ``every``-th row, then the first ``limit``;
+    ``drop`` names columns that are not features."""
     table = read_table(Path(path))
     if target not in table.column_names:
         raise ConfigError(f"The target {target!r} is not a column of {path} (columns: {table.column_names}).")
@@ -98,8 +100,12 @@ def load_stream(
     table = table.filter(pc.is_valid(table.column(target)))
     if table.num_rows < 100:
         raise ConfigError(f"{path} has {table.num_rows} labelled rows; a backtest needs at least 100.")
+    unknown = [c for c in drop if c not in table.column_names]
+    if unknown or target in drop:
+        raise ConfigError(f"--drop names {unknown or [target]}: not a feature column of {path}.")
     if features is None:
-        names = [c for c in table.column_names if c not in (target, time) and _numeric(table.column(c).type)]
+        names = [c for c in table.column_names
+                 if c not in (target, time, *drop) and _numeric(table.column(c).type)]  # fmt: skip
     else:
         names = list(features)
         missing = [c for c in names if c not in table.column_names or not _numeric(table.column(c).type)]

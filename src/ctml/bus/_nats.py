@@ -190,7 +190,9 @@ class NatsBus:
                 wait = max(0.05, min(wait, remaining)) if not batch else 0.05
                 try:
                     messages = await sub.fetch(limit - len(batch), timeout=wait)
-                except nats.errors.TimeoutError:
+                except (TimeoutError, nats.errors.TimeoutError):
+                    # nats-py raises the plain (asyncio.)TimeoutError when the deadline runs out between its
+                    # no-wait probe and its waiting request: an empty fetch too, not a broken server.
                     continue
                 batch.extend(await self._events(group, topic, messages))
             if batch or loop.time() >= deadline:

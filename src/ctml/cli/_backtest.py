@@ -39,6 +39,9 @@ __all__ = ["backtest"]
 @click.option("--window", "window_rows", type=int, help="Rows between controller cycles (default n/50).")
 @click.option("--every", default=1, show_default=True, type=int, help="Keep every N-th row (subsample).")
 @click.option("--limit", type=int, help="Keep only the first N rows (after --every).")
+@click.option(
+    "--drop", multiple=True, help="A column that is not a feature: a leak of the label, a row id (repeatable)."
+)
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def backtest(
@@ -51,13 +54,14 @@ def backtest(
     window_rows: int | None,
     every: int,
     limit: int | None,
+    drop: tuple[str, ...],
     html_path: Path | None,
     as_json: bool,
 ) -> None:
     """Replay DATA row by row: ctml's policy through the controller and an in-process model server, and the
     baselines never / periodic / always / arf on the same rows (docs/backtest.md)."""
     config = BacktestConfig(warmup=warmup, window_rows=window_rows, label_delay=label_delay,
-                            policies=policies or POLICIES, every=every, limit=limit)  # fmt: skip
+                            policies=policies or POLICIES, every=every, limit=limit, drop=drop)  # fmt: skip
     result = run_backtest(data, target, app=app_path, config=config)
     if html_path is not None:
         html_path.write_text(render_backtest_html(result))

@@ -14,29 +14,50 @@ from ctml.errors import ConfigError
 __all__ = ["init"]
 
 
+_DATA = "bike_sharing_hourly.csv.gz"
+_FEATURES = ("season", "yr", "mnth", "hr", "holiday", "weekday", "workingday", "weathersit", "temp", "atemp",
+             "hum", "windspeed")  # fmt: skip
+# The template is a classifier's; the shipped stream is a regression (rentals per hour), so these lines change.
+_EDITS = (
+    ('# features = ["a", "b"]       # default: every column but the target and time',
+     f"features = {list(_FEATURES)!r}  # not casual/registered: they add up to cnt".replace("'", '"')),
+    ("sklearn.ensemble.HistGradientBoostingClassifier", "sklearn.ensemble.HistGradientBoostingRegressor"),
+    ('metric = "accuracy"', 'metric = "mae"               # mean absolute error: lower is better'),
+    ("min_effect = 0.002            # promote only a real gain of at least 0.2 points",
+     "min_effect = 1.0              # promote only a gain of at least 1 rental an hour"),
+    ("slice_margin = 0.02           # and no slice worse by more than 2 points",
+     "slice_margin = 5.0            # and no slice worse by more than 5 rentals an hour"),
+    ("floors = { accuracy = 0.55 }  # a first model must reach these",
+     "floors = { mae = 150.0 }      # a first model must reach these (predicting the mean scores ~160)"),
+    ("max_metric_drop = 0.02", "max_metric_drop = 20.0        # live MAE may not rise by more than 20 vs the champion"),
+)  # fmt: skip
+
+
 @click.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=".")
-@click.option("--name", default="elec2", show_default=True, help="The app's name.")
+@click.option("--name", default="bikes", show_default=True, help="The app's name.")
 @click.option("--force", is_flag=True, help="Overwrite an existing app.toml (the data file is never overwritten).")
 def init(folder: Path, name: str, force: bool) -> None:
-    """Write FOLDER/app.toml, a complete app spec, and FOLDER/data/elec2.csv.gz, the real drifting Elec2
-    stream shipped with ctml (45,312 half-hours of the New South Wales electricity market; the label is
-    whether the price went UP or DOWN). Edit the spec for your own data: every table is commented.
+    """Write FOLDER/app.toml, a complete app spec, and FOLDER/data/bike_sharing_hourly.csv.gz, the real
+    drifting stream shipped with ctml (17,379 hours of Capital Bikeshare rentals in Washington DC, 2011-2012,
+    CC BY 4.0; the label `cnt` is the number of rentals in the hour, and it grows 63% from 2011 to 2012). Edit
+    the spec for your own data: every table is commented.
     """
     from ctml.app import EXAMPLE, app_from_toml
 
     spec = folder / "app.toml"
     if spec.exists() and not force:
         raise ConfigError(f"{spec} already exists; pass --force to overwrite it, or choose another folder.")
-    text = EXAMPLE.format(name=name, path="data/*.csv.gz", target="class").replace(
-        '# time = "date"               # the event-time column, if any',
-        'time = "date"                 # the event-time column',
-    )
+    text = EXAMPLE.format(name=name, path="data/*.csv.gz", target="cnt")
+    for old, new in _EDITS:
+        if old not in text:
+            raise AssertionError(f"the app template changed: {old!r} is gone")
+        text = text.replace(old, new)
     app_from_toml(text, base=folder)  # the example must load: a broken template would fail here, not later
-    data = folder / "data" / "elec2.csv.gz"
+    data = folder / "data" / _DATA
     data.parent.mkdir(parents=True, exist_ok=True)
     if not data.exists():
-        shipped = resources.files("ctml.demo").joinpath("data", "elec2.csv.gz")
+        shipped = resources.files("ctml.demo").joinpath("data", _DATA)
         with resources.as_file(shipped) as source:
             shutil.copyfile(source, data)
     spec.write_text(text, encoding="utf-8")

@@ -43,17 +43,20 @@ def cli(ctx: click.Context, home: str | None, meta_url: str | None, artifact_url
 def _register() -> None:
     from ctml.cli import (
         _backtest,
+        _bench_backtest,
         _bench_detectors,
         _bench_drift,
         _bench_ingest,
         _bench_pipeline,
         _bench_serve,
         _bench_training,
+        _bench_ui,
         _controller,
         _data,
         _db,
         _demo,
         _drift,
+        _events,
         _init,
         _lineage,
         _models,
@@ -62,6 +65,7 @@ def _register() -> None:
         _rollout,
         _runs,
         _serve,
+        _ui,
     )
     from ctml.cli._bench import bench
 
@@ -83,12 +87,16 @@ def _register() -> None:
     cli.add_command(_init.app)
     cli.add_command(_serve.serve)
     cli.add_command(_serve.tokens)
+    cli.add_command(_events.events)
+    cli.add_command(_ui.ui)
     bench.add_command(_bench_ingest.ingest)
     bench.add_command(_bench_drift.drift)
     bench.add_command(_bench_detectors.detectors)
     bench.add_command(_bench_pipeline.pipeline)
     bench.add_command(_bench_serve.serve)
     bench.add_command(_bench_training.training)
+    bench.add_command(_bench_backtest.backtest)
+    bench.add_command(_bench_ui.ui)
     cli.add_command(bench)
 
 

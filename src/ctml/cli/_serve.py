@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from ctml.cli._context import State, pass_state
 from ctml.cli._output import emit_json, table, when
+
+if TYPE_CHECKING:
+    from ctml.serve import ModelServer
 
 __all__ = ["serve", "tokens"]
 
@@ -29,6 +34,7 @@ __all__ = ["serve", "tokens"]
     help="Seconds between reads of aliases and route tables (SIGHUP: now).",
 )
 @click.option("--require-token-for-predict", is_flag=True, help="Predict and feedback need a 'predict' token.")
+@click.option("--no-ui", is_flag=True, help="Do not mount the dashboard at /ui.")
 @click.option(
     "--log-capacity",
     default=10_000,
@@ -44,6 +50,7 @@ def serve(
     port: int,
     poll_s: float,
     require_token_for_predict: bool,
+    no_ui: bool,
     log_capacity: int,
 ) -> None:
     """Serve model aliases: POST /v1/apps/NAME/predict and /feedback, /healthz, /readyz, /metrics, /openapi.json.
@@ -63,8 +70,18 @@ def serve(
         actor=state.settings.actor,
     )
     server = ModelServer(config, state.workspace.registry, clock=state.workspace.meta.clock)
+    if not no_ui:
+        _mount_dashboard(server, state)
     click.echo(f"Serving {', '.join(a.name for a in config.apps)} on http://{host}:{port}", err=True)
     run_server(server, host=host, port=port)
+
+
+def _mount_dashboard(server: ModelServer, state: State) -> None:
+    """The dashboard at /ui. ctml.dashboard sits above ctml.serve, so the command joins the two; the server's
+    token rule leaves /ui open and the dashboard checks tokens on its own actions."""
+    from ctml.dashboard import create_dashboard
+
+    server.app.mount("/ui", create_dashboard(state.workspace))
 
 
 @click.group()

@@ -46,10 +46,12 @@ from ctml.triggers import ManualRequest
 from ctml.types import JSON, JSONObject
 from ctml.workspace import Workspace
 
-__all__ = ["REQUEST_KIND", "Action", "Controller"]
+__all__ = ["HANDLED_KIND", "REQUEST_KIND", "Action", "Controller"]
 
 REQUEST_KIND = "controller.retrain_request"
 """The event kind of a manual retraining request (:meth:`Controller.request_retrain`)."""
+HANDLED_KIND = "controller.retrain_handled"
+"""The event kind that marks a request handled, written in the transaction of the decision that acted on it."""
 
 
 @dataclass(frozen=True)
@@ -107,15 +109,23 @@ class Controller:
     def request_retrain(self, actor: str, reason: str, *, request_id: str | None = None) -> ManualRequest:
         """Ask for a retrain at the next cycle, stored durably (an event); the same ``request_id`` twice is one
         request."""
-        rid = request_id or new_id(self.clock.now())
+        return self._store_request(actor, reason, request_id)[0]
+
+    def _store_request(self, actor: str, reason: str, request_id: str | None) -> tuple[ManualRequest, bool]:
+        """The request, and whether it was stored now (False: this id was stored before)."""
+        rid = f"retrain-request-{request_id or new_id(self.clock.now())}"
         payload: JSONObject = {"actor": actor, "reason": reason}
-        self.workspace.meta.events.append(f"retrain-request-{rid}", REQUEST_KIND, payload, app=self.app.name)
-        return ManualRequest(f"retrain-request-{rid}", actor, reason)
+        stored = self.workspace.meta.events.append(rid, REQUEST_KIND, payload, app=self.app.name)
+        return ManualRequest(rid, actor, reason), stored
 
     def pending_requests(self, state: ControllerState | None = None) -> list[ManualRequest]:
         state = state if state is not None else self.state()[0]
-        handled = set(state.handled)
-        found = self.workspace.meta.events.read(kind=REQUEST_KIND, app=self.app.name, limit=100_000)
+        events = self.workspace.meta.events
+        # A handled request is marked by an event written with the decision that acted on it; the state's own
+        # list only holds the latest few hundred, so it cannot be the only record.
+        marks = events.read(kind=HANDLED_KIND, app=self.app.name, limit=1_000_000)
+        handled = set(state.handled) | {str(e.payload.get("request")) for e in marks}
+        found = events.read(kind=REQUEST_KIND, app=self.app.name, limit=1_000_000)
         return [
             ManualRequest(e.id, str(e.payload.get("actor", "unknown")), str(e.payload.get("reason", "")))
             for e in found
@@ -145,6 +155,8 @@ class Controller:
             if state.job is not None:
                 actions.extend(self._run_job(state, revision))
                 return actions
+            if self.rollouts.recover(self.app.name):  # a killed controller stored a step it did not apply
+                actions.append(Action("rollout", "recovered", "applied a roll-out step a stopped controller stored"))
             active = self.rollouts.current(self.app.name)
             if active is not None and active[0].status == ACTIVE:
                 decision = self.rollouts.step(self.app.name, now=now)
@@ -174,6 +186,13 @@ class Controller:
             out.append(Action("ingest", "new", f"{len(result.new_versions)} new version(s) ({names}), {rows} rows"))
         for rejected in result.rejected:
             out.append(Action("ingest", "rejected", f"{rejected.label}: rejected by validation"))
+        if result.rejected and self.app.on_invalid == "keep":
+            # the findings are recorded (a validation decision each); the app asked to store the batches anyway
+            kept = self.datasets.ingest(self.app.name, self.app.source, validate=False, target=self.app.target,
+                                        time_column=self.app.time)  # fmt: skip
+            for version in kept.new_versions:
+                out.append(Action("ingest", "kept", f"@{version.version}: {version.rows} rows stored despite "
+                                  "failing validation (the app's on_invalid is 'keep')"))  # fmt: skip
         return out
 
     def _first(self, state: ControllerState, revision: int, now: datetime | None) -> list[Action]:
@@ -191,8 +210,9 @@ class Controller:
         job = self._job("first", decision, ids)
         new = replace(state.with_handled([r.id for r in requests]), job=job, last_trigger="retrain")
         self.workspace.meta.controller.transition(
-            self.app.name, new.to_json(), expected_revision=revision, decisions=[decision]
-        )
+            self.app.name, new.to_json(), expected_revision=revision, decisions=[decision],
+            events=_handled(requests, decision),
+        )  # fmt: skip
         acted = [Action("trigger", "retrain", reason, decision.id, evidence=evidence)]
         return acted + self._run_job(*self.state())
 
@@ -203,10 +223,12 @@ class Controller:
         observation = report.to_observation(manual=requests)
         ingested = sum(v.rows for v in source_versions(self.datasets, self.app.name))
         rows = (state.champion or {}).get("rows")
-        trained_rows = rows if isinstance(rows, int) else 0
-        # The volume rule counts labelled rows the champion has not learned from: the source's new rows, or
-        # the labelled predictions the monitor saw, whichever is larger (they may be the same rows).
-        observation = replace(observation, new_rows=max(observation.new_rows, 0, ingested - trained_rows))
+        trained_rows = max(state.trained_rows, rows if isinstance(rows, int) else 0)
+        # The volume rule counts labelled rows no training job has seen (a rejected challenger saw them too):
+        # the source's rows past the last job's, or, for an app whose source has nothing yet, the labelled
+        # predictions the monitor saw since the champion's promotion.
+        fresh = max(0, ingested - trained_rows) if ingested else observation.new_rows
+        observation = replace(observation, new_rows=fresh)
         decision, trigger = self.app.policy.decide(observation, state.trigger)
         new = replace(state, trigger=trigger, last_trigger=decision.outcome, cycles=state.cycles + 1)
         record = decision.outcome != "hold" or state.last_trigger != "hold"
@@ -222,7 +244,10 @@ class Controller:
             decisions=[] if stored is None else [stored],
             events=[]
             if stored is None
-            else [(f"trigger-{stored.id}", f"trigger.{decision.outcome}", {"decision": stored.id})],
+            else [
+                (f"trigger-{stored.id}", f"trigger.{decision.outcome}", {"decision": stored.id}),
+                *(_handled(requests, stored) if decision.retrain else []),
+            ],
         )
         action = Action("trigger", decision.outcome, decision.reason, None if stored is None else stored.id,
                         evidence=decision.evidence)  # fmt: skip
@@ -256,7 +281,7 @@ class Controller:
         gate = self._decision("gate", verdict.outcome, verdict.reason, verdict.evidence, at, version=registered.version,
                               run_id=registered.run_id)  # fmt: skip
         actions.append(Action("gate", verdict.outcome, verdict.reason, gate.id, registered.version))
-        new = replace(state, job=None)
+        new = replace(state, job=None, trained_rows=history.rows)
         events: list[tuple[str, str, JSONObject]] = [
             (f"gate-{job_id}", f"gate.{verdict.outcome}", {"decision": gate.id, "version": registered.version})
         ]
@@ -274,6 +299,8 @@ class Controller:
                                                           "job": job_id})  # fmt: skip
         elif job["kind"] == "first":
             new = replace(new, first_tried=[str(i) for i in job["datasets"]])  # type: ignore[union-attr]
+        else:
+            new = replace(new, trigger=new.trigger.rearmed())  # the condition stands; try again on newer rows
         meta.controller.transition(self.app.name, new.to_json(), expected_revision=revision, decisions=[gate],
                                    events=events)  # fmt: skip
         return actions
@@ -395,6 +422,10 @@ class Controller:
         moment = at.replace(microsecond=at.microsecond // 1000 * 1000)
         return Decision(new_id(at), self.app.name, kind, outcome, summary, evidence, run_id, self.model, version,
                         self.actor, moment)  # fmt: skip
+
+
+def _handled(requests: list[ManualRequest], decision: Decision) -> list[tuple[str, str, JSONObject]]:
+    return [(f"handled-{r.id}", HANDLED_KIND, {"request": r.id, "decision": decision.id}) for r in requests]
 
 
 def _json_list(values: np.ndarray) -> list[JSON]:

@@ -2,7 +2,8 @@
 
 Training and the gate must see the same rows on a retry, so a job names the dataset versions it drew from
 and :func:`load_history` rebuilds exactly those rows. The newest ``holdout`` share is held out: the gate
-judges the challenger and the champion on the same held-out rows.
+judges the challenger and the champion on the same held-out rows. The holdout is the newest ``app.holdout``
+share of the rows the training strategy would use (a sliding window's), so it stays close to the present.
 """
 
 from __future__ import annotations
@@ -84,7 +85,10 @@ def load_history(datasets: Datasets, app: App, versions: Sequence[DatasetVersion
     y = table.column(app.target).to_numpy(zero_copy_only=False)
     time = None if app.time is None else table.column(app.time).to_numpy(zero_copy_only=False)
     data = TrainingData(X, y, features, time=time)
-    held = max(1, round(data.rows * app.holdout))
+    # The holdout is the newest share of the rows the strategy trains on (a sliding window's, not the whole
+    # history's): a holdout sized by all history would leave a long stretch of recent rows out of training.
+    start = app.training.plan(data, has_champion=False, seen=None).start
+    held = max(1, round((data.rows - start) * app.holdout))
     if data.rows - held < 1:
         raise ConfigError(f"App {app.name!r} has {data.rows} rows: too few to train and hold out {app.holdout:.0%}.")
     return History(data, table.select(features), data.rows - held)

@@ -29,6 +29,8 @@ class ControllerState:
     handled: tuple[str, ...] = ()
     last_trigger: str | None = None
     cycles: int = 0
+    trained_rows: int = 0
+    """The rows of history the last training job saw, promoted or not: the volume rule counts rows since."""
 
     def with_handled(self, ids: list[str]) -> ControllerState:
         return replace(self, handled=(*self.handled, *ids)[-_HANDLED_KEEP:])
@@ -43,6 +45,7 @@ class ControllerState:
             "handled": list(self.handled),
             "last_trigger": self.last_trigger,
             "cycles": self.cycles,
+            "trained_rows": self.trained_rows,
         }
 
     @classmethod
@@ -56,4 +59,5 @@ class ControllerState:
             handled=tuple(str(x) for x in data.get("handled") or ()),
             last_trigger=data.get("last_trigger"),
             cycles=int(data.get("cycles", 0)),
+            trained_rows=int(data.get("trained_rows", 0)),
         )

@@ -1,450 +1,321 @@
-"""Replay the Elec2 stream through ingest -> train -> gate -> promote, recording every step in a workspace.
+"""``run_demo``: the bike-sharing stream replayed through the real product, in simulated time.
 
-For each window, in time order:
+1. A workspace (the user's, from :class:`ctml.config.Settings`) under a :class:`SimulatedClock` set to the
+   stream's first hour; the app gets a fresh name (``bikes``, ``bikes-2``, ...) and a feed folder
+   ``<home>/demo/<app>/feed``, so a second run never meets the first one's state.
+2. The warm-up hours are the first file of the feed; one :meth:`Controller.reconcile_once` ingests them,
+   trains the first model, judges it with the gate and rolls it out.
+3. A :class:`ModelServer` listens on a free loopback port (uvicorn); every hour is sent to
+   ``POST /v1/apps/{app}/predict`` before its count is known, and the count follows ``label_delay_rows``
+   hours later to ``/feedback`` and, as labelled rows, into the next file of the feed.
+4. After each window the controller reconciles: ingest, monitor (drift, live MAE), policy, training, gate,
+   roll-out step; the server's watcher then picks up the moved alias and route table.
 
-1. its rows become an immutable dataset version (Parquet in the artifact store, parent = previous window);
-2. the champion, loaded from the registry by its alias, predicts the window *before* its labels are used;
-   then the labels arrive and its live accuracy is logged on the replay's monitor run;
-3. a challenger is trained on a sliding window of the most recent rows, ending where the window's held-out
-   tail begins, and registered as a new version;
-4. the gate compares challenger and champion on that held-out tail (McNemar exact + minimum effect), records
-   a decision with its evidence and, if the challenger wins, moves the champion alias with compare-and-set.
-
-The first model, trained on the first window, is never retrained: it predicts the same windows as the
-champion so the run measures what continuous training is worth.
+What the loop did is narrated as :class:`DemoEvent` values while it happens; at the end the first champion
+(never retrained) is scored on the same hours, and the report is written to ``<home>/reports/demo-<app>.html``
+(and ``.json``), where ``ctml ui`` lists it.
 """
 
 from __future__ import annotations
 
-import pickle
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+import json
+import random
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 
 import numpy as np
-from numpy.typing import NDArray
+import pyarrow.parquet as pq
+from threadpoolctl import threadpool_limits
 
+from ctml.app import App
+from ctml.backtest import BacktestResult, Marker, PolicyResult, Stream, render_backtest_html
+from ctml.clock import SimulatedClock, WallClock
 from ctml.config import Settings
-from ctml.demo._data import (
-    FEATURES,
-    SOURCE_PATH,
-    STREAM_ROWS,
-    Stream,
-    Window,
-    content_digest,
-    cut_windows,
-    load_stream,
-    row_time,
-    schema_of,
-    to_parquet,
-)
-from ctml.demo._gate import GateResult, compare
-from ctml.demo._lineage import champion_lineage
-from ctml.demo._model import hyperparameters, make_model, small_data_threads
-from ctml.demo._result import (
-    DemoConfig,
-    DemoResult,
-    StaticVsRetrained,
-    WindowResult,
-    check_config,
-)
-from ctml.drift import profile
+from ctml.controller import Action, Controller
+from ctml.demo._app import DemoConfig, demo_app
+from ctml.demo._data import SOURCE_PATH, load_stream
+from ctml.demo._events import DemoEvent, events_of
+from ctml.demo._http import HttpServer
+from ctml.demo._report import events_html
+from ctml.demo._result import DemoResult
 from ctml.errors import ConfigError, NotFoundError
-from ctml.meta import DatasetVersion, Node
-from ctml.tracking import ActiveRun
-from ctml.types import JSON, JSONObject
+from ctml.flavors import Model
+from ctml.serve import AppSpec, ModelServer, Router, ServeConfig
+from ctml.types import JSON
 from ctml.workspace import Workspace
 
-__all__ = ["ALIAS", "APP", "DATASET", "MODEL", "OnWindow", "run_demo", "window_count"]
+__all__ = ["APP", "OnEvent", "run_demo", "window_count"]
 
-APP = "elec2"
-MODEL = "elec2"
-DATASET = "elec2"
-ALIAS = "champion"
+APP = "bikes"
+"""The first demo app's name; later runs in the same workspace are ``bikes-2``, ``bikes-3``, ..."""
 
-OnWindow = Callable[[WindowResult, int], None]
-"""Called after each window with its result and the number of windows in the run (for progress bars)."""
+OnEvent = Callable[[DemoEvent], None]
 
 
-def window_count(config: DemoConfig) -> int:
-    """How many windows :func:`run_demo` will replay with ``config`` (for a progress bar drawn up front)."""
-    return len(cut_windows(STREAM_ROWS, config.window_rows, config.windows))
+def window_count(config: DemoConfig, rows: int) -> int:
+    """How many controller cycles a replay of ``rows`` rows makes after the warm-up."""
+    return -(-(rows - config.warmup_rows) // config.window_rows)
 
 
-def run_demo(settings: Settings, config: DemoConfig | None = None, *, on_window: OnWindow | None = None) -> DemoResult:
-    """Replay the stream in the workspace of ``settings`` and return what was measured."""
+def run_demo(
+    settings: Settings,
+    config: DemoConfig | None = None,
+    *,
+    on_event: OnEvent | None = None,
+    data: str | Path | None = None,
+) -> DemoResult:
+    """Replay the packaged stream (or ``data``, a copy of it) through the product; ``on_event`` hears each event."""
     config = config or DemoConfig()
-    check_config(config)
-    stream = load_stream()
-    windows = cut_windows(stream.table.num_rows, config.window_rows, config.windows)
-    if len(windows) < 2:
-        raise ConfigError(
-            f"With 'window_rows'={config.window_rows} the {stream.table.num_rows}-row stream makes "
-            f"{len(windows)} window; the demo needs at least 2. Use a smaller --window-rows."
-        )
-    with Workspace.open(settings) as workspace, small_data_threads(config.model):
-        return _Replay(workspace, stream, config, on_window).run(windows)
+    stream = load_stream(data, limit=config.rows)
+    if stream.rows < config.warmup_rows + config.window_rows:
+        raise ConfigError(f"The stream has {stream.rows} rows; the demo needs warmup_rows + window_rows "
+                          f"({config.warmup_rows + config.window_rows}).")  # fmt: skip
+    clock = SimulatedClock(stream.time_of(0))
+    ws = Workspace(settings, clock=clock)
+    try:
+        name = _free_name(ws)
+        folder = settings.home / "demo" / name
+        if folder.exists():  # left by a run that died before it registered its app: it is the demo's own folder
+            shutil.rmtree(folder)
+        (folder / "feed").mkdir(parents=True)
+        app = demo_app(name, folder / "feed", config)
+        ws.meta.apps.put(name, {"demo": True, "source": SOURCE_PATH, "feed": str(folder / "feed"),
+                                "target": app.target, "features": list(app.features or ()),
+                                "config": config.to_json()})  # fmt: skip
+        # One BLAS/OpenMP thread: the server's thread and the training share two cores without oversubscription.
+        with threadpool_limits(limits=1):
+            return _Replay(ws, app, stream, config, clock, folder, on_event).run()
+    finally:
+        ws.close()
 
 
-@dataclass(frozen=True)
-class _Trained:
-    version: int
-    run_id: str
-    train_rows: tuple[int, int]
-    holdout_rows: tuple[int, int]
-    holdout_predictions: NDArray[Any]
-    holdout_accuracy: float
+def _free_name(ws: Workspace) -> str:
+    """``bikes``, or the first of ``bikes-2``, ``bikes-3``, ... that no app, model or dataset of the workspace uses."""
+    for n in range(1, 10_000):
+        name = APP if n == 1 else f"{APP}-{n}"
+        if not _used(ws, name):
+            return name
+    raise ConfigError("This workspace already holds 9,999 demo apps; use another --home.")
 
 
+def _used(ws: Workspace, name: str) -> bool:
+    meta = ws.meta
+    try:
+        meta.apps.get(name)
+        return True
+    except NotFoundError:
+        pass
+    return bool(
+        meta.controller.get(name) is not None
+        or meta.models.versions(name, limit=1)
+        or meta.datasets.list(name, limit=1)
+    )
+
+
+class ServingClock:
+    """The model server's clock: simulated time for its records, wall time for the latency it measures.
+
+    Under the plain simulated clock a request's latency would be however far the replay moved the clock
+    while the request (or its shadow, which runs after the answer) was in flight: hours, not milliseconds.
+    """
+
+    def __init__(self, simulated: SimulatedClock) -> None:
+        self.simulated = simulated
+        self.wall = WallClock()
+
+    def now(self) -> datetime:
+        return self.simulated.now()
+
+    def monotonic(self) -> float:
+        return self.wall.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        self.wall.sleep(seconds)
+
+
+@dataclass
 class _Replay:
-    def __init__(self, workspace: Workspace, stream: Stream, config: DemoConfig, on_window: OnWindow | None) -> None:
-        self.ws = workspace
-        self.stream = stream
-        self.config = config
-        self.on_window = on_window
-        table = stream.table
-        self.features = np.column_stack([table.column(c).to_numpy() for c in FEATURES]).astype(np.float64)
-        self.labels: NDArray[Any] = np.asarray(table.column(stream.target).to_numpy(zero_copy_only=False))
-        self.windows: list[Window] = []
-        self.versions: list[DatasetVersion] = []
+    ws: Workspace
+    app: App
+    stream: Stream
+    config: DemoConfig
+    clock: SimulatedClock
+    folder: Path
+    on_event: OnEvent | None
+    events: list[DemoEvent] = field(default_factory=list)
+    markers: list[Marker] = field(default_factory=list)
+    files: int = 0
 
-    # -- the loop ---------------------------------------------------------------------------------------------
+    def run(self) -> DemoResult:
+        wall = WallClock()
+        began = wall.monotonic()
+        stream, config, app = self.stream, self.config, self.app
+        warmup, every, delay = config.warmup_rows, config.window_rows, config.label_delay_rows
+        controller = Controller(self.ws, app, owner="ctml-demo", clock=self.clock, window=config.window,
+                                label_delay=config.label_delay, actor="ctml-demo")  # fmt: skip
+        self._write(0, warmup)
+        self.clock.set(stream.time_of(warmup))
+        self._reconcile(controller, warmup, first=True)
+        first = self._champion(controller)
+        if first is None:
+            raise ConfigError(f"The first model of {app.name!r} was not promoted by the gate; nothing to serve. "
+                              f"See `ctml decisions --app {app.name}`.")  # fmt: skip
+        server = ModelServer(ServeConfig([AppSpec(app.name, controller.model)], poll_s=3600.0, log_capacity=100_000),
+                             self.ws.registry, clock=ServingClock(self.clock),
+                             router=Router(random.Random(config.seed)))  # fmt: skip
+        server.start(wait=True)
+        predictions: list[float] = []
+        ids: list[str] = []
+        with HttpServer(server) as http:
+            self._emit(DemoEvent("server", warmup, self.clock.now(), f"server listening on {http.url}",
+                                 {"url": http.url, "model": controller.model, "version": first}))  # fmt: skip
+            labelled = written = warmup
+            total = window_count(config, stream.rows)
+            for index, i in enumerate(range(warmup, stream.rows, every)):
+                j = min(i + every, stream.rows)
+                for a in range(i, j, config.request_rows):
+                    b = min(a + config.request_rows, j)
+                    self.clock.set(stream.time_of(a))
+                    rows: list[JSON] = [dict(zip(stream.features, map(float, x), strict=True)) for x in stream.X[a:b]]
+                    status, body = http.post(f"/v1/apps/{app.name}/predict", {"rows": rows})
+                    if status != 200:
+                        raise ConfigError(f"The model server answered {status} to hours {a}-{b}: {body}")
+                    predictions.extend(float(p) for p in body["predictions"])
+                    ids.extend(body["ids"])
+                self.clock.set(stream.time_of(j))
+                due = max(labelled, j - delay)
+                self._feedback(http, ids, labelled, due)
+                labelled = due
+                if due > written:
+                    self._write(written, due)
+                    written = due
+                server.log.flush()
+                mae = float(np.mean(np.abs(stream.y[i:j] - np.asarray(predictions[i - warmup : j - warmup]))))
+                told = f"hours from {stream.time_of(i):%Y-%m-%d}: live MAE {mae:.1f}"
+                self._emit(
+                    DemoEvent("window", j, self.clock.now(), told, {"index": index + 1, "total": total, "mae": mae})
+                )
+                if j < stream.rows:
+                    self._reconcile(controller, j, first=False)
+                    server.watcher.poll()
+            server.log.flush()
+        controller.release()
+        return self._result(first, np.asarray(predictions), wall.monotonic() - began)
 
-    def run(self, windows: Sequence[Window]) -> DemoResult:
-        clock = self.ws.meta.clock
-        began = clock.monotonic()
-        self.ws.meta.apps.put(APP, self._spec())
-        total = len(windows)
-        with self.ws.tracker.start_run(
-            f"{APP}-replay", app=APP, kind="monitor", params=self._replay_params(total), seed=self.config.seed
-        ) as monitor:
-            first = self._bootstrap(windows[0], monitor)
-            results = [first]
-            self._notify(first, total)
-            static = self._load(first.challenger_version)
-            live: list[NDArray[Any]] = []
-            frozen: list[NDArray[Any]] = []
-            truth: list[NDArray[Any]] = []
-            for window in windows[1:]:
-                result, predicted, predicted_static, labels = self._step(window, monitor, static)
-                results.append(result)
-                live.append(predicted)
-                frozen.append(predicted_static)
-                truth.append(labels)
-                self._notify(result, total)
-            comparison = self._compare(first, np.concatenate(live), np.concatenate(frozen), np.concatenate(truth))
-            promotions = sum(r.decision == "promote" for r in results[1:])
-            monitor.log_metrics(
-                {
-                    "overall_static_accuracy": comparison.static_accuracy,
-                    "overall_retrained_accuracy": comparison.retrained_accuracy,
-                    "promotions": float(promotions),
-                }
-            )
-        champion = self.ws.meta.models.get_alias(MODEL, ALIAS)
-        assert champion.version is not None
-        run_id, datasets = champion_lineage(self.ws.meta, MODEL, champion.version)
-        return DemoResult(
-            app=APP,
-            model=MODEL,
-            dataset=DATASET,
-            windows=tuple(results),
-            comparison=comparison,
-            champion_version=champion.version,
-            champion_run_id=run_id,
-            champion_datasets=datasets,
-            promotions=promotions,
-            monitor_run_id=monitor.id,
-            elapsed_s=clock.monotonic() - began,
-            config=self.config,
-        )
+    # -- the loop's pieces ---------------------------------------------------------------------------------------
 
-    def _bootstrap(self, window: Window, monitor: ActiveRun) -> WindowResult:
-        """Window 0: train the first model and make it champion; there is nothing to compare it with yet."""
-        version, reused = self._ingest(window)
-        trained = self._train(window, version, monitor, role="first")
+    def _write(self, lo: int, hi: int) -> None:
+        """Rows ``[lo, hi)``, labelled, as the next file of the feed (what a live export would drop there)."""
+        pq.write_table(self.stream.table.slice(lo, hi - lo), self.folder / "feed" / f"part-{self.files:05d}.parquet")
+        self.files += 1
+
+    def _feedback(self, http: HttpServer, ids: list[str], lo: int, hi: int) -> None:
+        """The counts of hours ``[lo, hi)``, each stamped with the time it became known (its hour + the delay)."""
+        warmup, delay, stream = self.config.warmup_rows, self.config.label_delay_rows, self.stream
+        for start in range(lo, hi, 1000):
+            stop = min(start + 1000, hi)
+            labels: list[JSON] = [
+                {"id": ids[r - warmup], "label": float(stream.y[r]), "at": stream.time_of(r + delay).isoformat()}
+                for r in range(start, stop)
+            ]
+            status, body = http.post(f"/v1/apps/{self.app.name}/feedback", {"labels": labels})
+            if status != 200:
+                raise ConfigError(f"The model server answered {status} to the counts of hours {start}-{stop}: {body}")
+
+    def _reconcile(self, controller: Controller, row: int, *, first: bool) -> list[Action]:
+        before = self._champion(controller)
+        actions = controller.reconcile_once()
+        now = self.clock.now()
+        for event in events_of(actions, row, now, first=first):
+            self._emit(event)
+        if not first:  # the first model is the warm-up's; the chart marks what the loop did after it
+            for action in actions:
+                self._mark(row, action)
+        after = self._champion(controller)
+        if after is not None and after != before:
+            what = "first champion" if before is None else f"replacing v{before}"
+            self._emit(DemoEvent("promoted", row, now, f"promoted v{after} ({what})",
+                                 {"version": after, "previous": before}))  # fmt: skip
+        return actions
+
+    def _mark(self, row: int, action: Action) -> None:
+        if action.kind == "trigger" and action.outcome == "retrain":
+            self.markers.append(Marker(row, "retrain", action.summary))
+        elif action.kind == "gate" or (action.kind == "rollout" and action.outcome in ("rollback", "complete")):
+            self.markers.append(Marker(row, action.outcome, action.summary))
+
+    def _emit(self, event: DemoEvent) -> None:
+        self.events.append(event)
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def _champion(self, controller: Controller) -> int | None:
         try:
-            before = self.ws.meta.models.get_alias(MODEL, ALIAS)
-            revision, previous = before.revision, before.version
+            return self.ws.registry.resolve(controller.model, "champion").version
         except NotFoundError:
-            revision, previous = 0, None
-        replaces = "" if previous is None else f" (replaces v{previous} from an earlier replay)"
-        decision = self.ws.meta.decisions.record(
-            "bootstrap",
-            "promote",
-            f"v{trained.version} is the first model of this replay; promoted without a comparison{replaces}",
-            {
-                "test": None,
-                "reason": "no champion in this replay yet",
-                "holdout": {"dataset_version": version.id, "rows": list(trained.holdout_rows)},
-                "challenger": {
-                    "version": trained.version,
-                    "accuracy": trained.holdout_accuracy,
-                    "run_id": trained.run_id,
-                },
-                "previous_champion": previous,
-            },
-            app=APP,
-            run_id=trained.run_id,
-            model=MODEL,
-            version=trained.version,
-            actor=self.ws.settings.actor,
-        )
-        self.ws.registry.promote(
-            MODEL,
-            trained.version,
-            ALIAS,
-            expected_revision=revision,
-            reason=f"first model of a replay{replaces}; decision {decision.id}",
-        )
-        return self._result(window, version, reused, trained, decision_id=decision.id)
+            return None
 
-    def _step(
-        self, window: Window, monitor: ActiveRun, static: Any
-    ) -> tuple[WindowResult, NDArray[Any], NDArray[Any], NDArray[Any]]:
-        version, reused = self._ingest(window)
-        # What the champion alias says now; the promotion below only happens if nobody moved it meanwhile.
-        target = self.ws.meta.models.get_alias(MODEL, ALIAS)
-        assert target.version is not None
-        champion = self._load(target.version)
-        rows = slice(window.start, window.end)
-        predicted = champion.predict(self.features[rows])  # before the labels of this window are known
-        predicted_static = static.predict(self.features[rows])
-        labels = self.labels[rows]  # ... and now they arrive
-        live_accuracy = float(np.mean(predicted == labels))
-        static_accuracy = float(np.mean(predicted_static == labels))
-        monitor.log_metrics(
-            {
-                "live_accuracy": live_accuracy,
-                "static_accuracy": static_accuracy,
-                "champion_version": float(target.version),
-                "rows": float(window.rows),
-            },
-            step=window.index,
-        )
-        trained = self._train(window, version, monitor, role="challenger")
-        tail = slice(trained.holdout_rows[0] - window.start, trained.holdout_rows[1] - window.start)
-        gate = compare(
-            trained.holdout_predictions,
-            predicted[tail],
-            labels[tail],
-            alpha=self.config.alpha,
-            min_effect=self.config.min_effect,
-        )
-        decision = self.ws.meta.decisions.record(
-            "gate",
-            gate.outcome,
-            f"v{trained.version} vs champion v{target.version} on {gate.rows} held-out rows: "
-            f"{gate.challenger_accuracy:.1%} vs {gate.champion_accuracy:.1%}, {gate.why}",
-            _evidence(gate, trained, target.version, target.revision, version.id),
-            app=APP,
-            run_id=trained.run_id,
-            model=MODEL,
-            version=trained.version,
-            actor=self.ws.settings.actor,
-        )
-        if gate.outcome == "promote":
-            self.ws.registry.promote(
-                MODEL,
-                trained.version,
-                ALIAS,
-                expected_revision=target.revision,
-                reason=f"gate: v{trained.version} beat v{target.version}, {gate.why}; decision {decision.id}",
-            )
-        result = self._result(
-            window,
-            version,
-            reused,
-            trained,
-            champion=target.version,
-            live=live_accuracy,
-            static=static_accuracy,
-            gate=gate,
-            decision_id=decision.id,
-        )
-        return result, predicted, predicted_static, labels
+    # -- what it measured ----------------------------------------------------------------------------------------
 
-    # -- the steps --------------------------------------------------------------------------------------------
-
-    def _ingest(self, window: Window) -> tuple[DatasetVersion, bool]:
-        """Store the window as Parquet and add it as a dataset version; returns (version, already existed)."""
-        part = self.stream.table.slice(window.start, window.rows)
-        artifact = self.ws.artifacts.put_bytes(to_parquet(part))
-        version, is_new = self.ws.meta.datasets.add_version(
-            DATASET,
-            content_digest(part),
-            part.num_rows,
-            artifact_digest=artifact,
-            schema=schema_of(part, self.stream.target),
-            source={"path": SOURCE_PATH, "rows": [window.start, window.end], "sha256": self.stream.sha256},
-            time_min=row_time(window.start),
-            time_max=row_time(window.end - 1),
-            parents=[self.versions[-1].id] if self.versions else None,
-        )
-        self.windows.append(window)
-        self.versions.append(version)
-        return version, not is_new
-
-    def _train(self, window: Window, holdout: DatasetVersion, monitor: ActiveRun, *, role: str) -> _Trained:
-        """Fit on the most recent rows before ``window``'s held-out tail; register the model as a new version."""
-        config = self.config
-        hold = (window.end - max(1, int(window.rows * config.holdout_fraction)), window.end)
-        train = (max(0, hold[0] - config.sliding_rows), hold[0])
-        used = [v for w, v in zip(self.windows, self.versions, strict=True) if w.start < train[1] and w.end > train[0]]
-        estimator = make_model(config.model, config.seed)
-        params: dict[str, JSON] = {
-            "model": config.model,
-            "features": list(FEATURES),
-            "target": self.stream.target,
-            "window": window.index,
-            "train_rows": list(train),
-            "holdout_rows": list(hold),
-            "sliding_rows": config.sliding_rows,
-            **hyperparameters(estimator),
-        }
-        clock = self.ws.meta.clock
-        with self.ws.tracker.start_run(
-            f"train-w{window.index}",
-            app=APP,
-            kind="train",
-            parent=monitor.id,
-            params=params,
-            tags={"role": role, "window": str(window.index)},
-            seed=config.seed,
-        ) as run:
-            lineage = self.ws.meta.lineage
-            for dataset in used:
-                lineage.add(Node("dataset_version", dataset.id), Node("run", run.id), "input")
-            lineage.add(Node("dataset_version", holdout.id), Node("run", run.id), "holdout")
-            began = clock.monotonic()
-            estimator.fit(self.features[slice(*train)], self.labels[slice(*train)])
-            fit_seconds = clock.monotonic() - began
-            predictions: NDArray[Any] = estimator.predict(self.features[slice(*hold)])
-            accuracy = float(np.mean(predictions == self.labels[slice(*hold)]))
-            train_accuracy = float(estimator.score(self.features[slice(*train)], self.labels[slice(*train)]))
-            run.log_metrics(
-                {"holdout_accuracy": accuracy, "train_accuracy": train_accuracy, "fit_seconds": fit_seconds}
-            )
-            blob = pickle.dumps(estimator, protocol=5)
-            run.log_artifact("model.pkl", blob, media_type="application/x-python-pickle")
-            registered = self.ws.registry.register(
-                MODEL,
-                blob,
-                app=APP,
-                flavor="sklearn",
-                run_id=run.id,
-                metrics={"holdout_accuracy": accuracy},
-                meta={"window": window.index, "train_rows": list(train), "holdout_rows": list(hold), "role": role},
-                datasets=[d.id for d in used],
-                reference_profile=profile(self.stream.table.slice(train[0], train[1] - train[0])).to_json(),
-            )
-            run.set_tags({"model_version": f"{MODEL}/{registered.version}"})
-        return _Trained(registered.version, run.id, train, hold, predictions, accuracy)
-
-    def _load(self, version: int) -> Any:
-        blob = self.ws.registry.load_bytes(MODEL, version)
-        # The registry verified these bytes against the digest recorded when the version was registered.
-        return pickle.loads(blob)
-
-    def _compare(
-        self, first: WindowResult, live: NDArray[Any], static: NDArray[Any], truth: NDArray[Any]
-    ) -> StaticVsRetrained:
-        paired = compare(live, static, truth, alpha=self.config.alpha, min_effect=0.0)
-        seen = self.labels[slice(*first.train_rows)]
-        values, counts = np.unique(seen, return_counts=True)
-        constant = values[int(np.argmax(counts))]
-        return StaticVsRetrained(
-            rows=paired.rows,
-            static_version=first.challenger_version,
-            static_accuracy=paired.champion_accuracy,
-            retrained_accuracy=paired.challenger_accuracy,
-            retrained_only=paired.challenger_only,
-            static_only=paired.champion_only,
-            p_value=paired.p_value,
-            constant_label=str(constant),
-            constant_accuracy=float(np.mean(truth == constant)),
-        )
-
-    # -- small pieces -----------------------------------------------------------------------------------------
-
-    def _result(
-        self,
-        window: Window,
-        version: DatasetVersion,
-        reused: bool,
-        trained: _Trained,
-        *,
-        decision_id: str,
-        champion: int | None = None,
-        live: float | None = None,
-        static: float | None = None,
-        gate: GateResult | None = None,
-    ) -> WindowResult:
-        return WindowResult(
-            index=window.index,
-            start=window.start,
-            end=window.end,
-            time_min=row_time(window.start),
-            time_max=row_time(window.end - 1),
-            dataset_version_id=version.id,
-            dataset_version=version.version,
-            dataset_reused=reused,
+    def _result(self, first: int, predictions: np.ndarray, elapsed: float) -> DemoResult:
+        ws, stream, config, name = self.ws, self.stream, self.config, self.app.name
+        warmup = config.warmup_rows
+        truth = stream.y[warmup:]
+        live = np.abs(truth - predictions)
+        found = ws.registry.resolve(name, first)
+        static_model = Model.from_bytes(ws.registry.load_bytes(name, first), digest=found.artifact_digest)
+        static = np.abs(truth - np.asarray(static_model.predict(stream.X[warmup:], list(stream.features)), dtype=float))
+        decisions = ws.meta.decisions.list(app=name, limit=1_000_000)
+        verdicts: dict[str, int] = {}
+        for d in decisions:
+            if d.kind == "gate":
+                verdicts[d.outcome] = verdicts.get(d.outcome, 0) + 1
+        retrains = sum(d.kind == "trigger" and d.outcome == "retrain" for d in decisions) - 1  # less the first model
+        rollbacks = sum(d.kind == "rollout" and d.outcome == "rollback" for d in decisions)
+        moves = ws.registry.history(name, "champion")
+        champion = ws.registry.resolve(name, "champion").version
+        reports = ws.settings.home / "reports"  # where `ctml ui` lists reports
+        reports.mkdir(parents=True, exist_ok=True)
+        report = reports / f"demo-{name}.html"
+        chart = BacktestResult(SOURCE_PATH, stream.target, "regression", stream.rows, warmup, config.window_rows,
+                               config.label_delay_rows, {
+                                   "ctml": PolicyResult("ctml", "mae", float(live.mean()), retrains, elapsed, live,
+                                                        tuple(self.markers), via_server=True),
+                                   "never": PolicyResult("never", "mae", float(static.mean()), 0, 0.0, static),
+                               }, notes=(f"ctml: app {name!r}, every hour answered over HTTP by the model server "
+                                         "before its count was known; never: the first champion "
+                                         f"(v{first}) scored on the same hours, never replaced",))  # fmt: skip
+        page = render_backtest_html(chart, title=f"ctml demo: {name}, bike rentals per hour (MAE, lower is better)")
+        report.write_text(page.replace("</body>", events_html(self.events) + "</body>"), encoding="utf-8")
+        document = chart.to_json()
+        document["demo"] = {"app": name, "feed": str(self.folder / "feed"), "config": config.to_json(),
+                            "events": [e.to_json() for e in self.events if e.kind != "window"]}  # fmt: skip
+        report.with_suffix(".json").write_text(json.dumps(document, indent=1), encoding="utf-8")
+        self._emit(DemoEvent("report", stream.rows, self.clock.now(), f"report written to {report}",
+                             {"path": str(report)}))  # fmt: skip
+        return DemoResult(
+            app=name,
+            model=name,
+            home=ws.settings.home,
+            folder=self.folder,
+            report=report,
+            url=next((str(e.evidence.get("url")) for e in self.events if e.kind == "server"), ""),
+            rows=stream.rows,
+            scored_rows=int(truth.size),
+            windows=window_count(config, stream.rows),
+            live_mae=float(live.mean()),
+            static_mae=float(static.mean()),
+            static_version=first,
             champion_version=champion,
-            live_accuracy=live,
-            static_accuracy=static,
-            challenger_version=trained.version,
-            train_run_id=trained.run_id,
-            train_rows=trained.train_rows,
-            holdout_rows=trained.holdout_rows,
-            gate=gate,
-            decision="promote" if gate is None else gate.outcome,
-            decision_id=decision_id,
+            retrains=retrains,
+            promotions=max(0, len(moves) - 1),
+            rollbacks=rollbacks,
+            gate_verdicts=verdicts,
+            predictions_logged=ws.meta.predictions.count(name),
+            decisions_stored=len(decisions),
+            events=tuple(self.events),
+            elapsed_s=elapsed,
         )
-
-    def _notify(self, result: WindowResult, total: int) -> None:
-        if self.on_window is not None:
-            self.on_window(result, total)
-
-    def _spec(self) -> JSONObject:
-        config = self.config
-        return {
-            "source": {"path": SOURCE_PATH, "sha256": self.stream.sha256, "order": "time"},
-            "target": self.stream.target,
-            "features": list(FEATURES),
-            "model": {"kind": config.model, "seed": config.seed},
-            "windows": {"rows": config.window_rows},
-            "training": {"strategy": "sliding_window", "rows": config.sliding_rows},
-            "gate": {
-                "test": "mcnemar_exact",
-                "alpha": config.alpha,
-                "min_effect": config.min_effect,
-                "holdout_fraction": config.holdout_fraction,
-            },
-        }
-
-    def _replay_params(self, total: int) -> dict[str, JSON]:
-        config = self.config
-        return {
-            "windows": total,
-            "window_rows": config.window_rows,
-            "sliding_rows": config.sliding_rows,
-            "holdout_fraction": config.holdout_fraction,
-            "model": config.model,
-            "alpha": config.alpha,
-            "min_effect": config.min_effect,
-            "data_sha256": self.stream.sha256,
-        }
-
-
-def _evidence(gate: GateResult, trained: _Trained, champion: int, revision: int, holdout: str) -> JSONObject:
-    return {
-        "test": "mcnemar_exact_two_sided",
-        "alpha": gate.alpha,
-        "min_effect": gate.min_effect,
-        "holdout": {"dataset_version": holdout, "rows": list(trained.holdout_rows), "n": gate.rows},
-        "challenger": {"version": trained.version, "accuracy": gate.challenger_accuracy, "run_id": trained.run_id},
-        "champion": {"version": champion, "accuracy": gate.champion_accuracy, "alias_revision": revision},
-        "discordant": {"challenger_only": gate.challenger_only, "champion_only": gate.champion_only},
-        "effect": gate.effect,
-        "p_value": gate.p_value,
-    }

@@ -40,6 +40,8 @@ from ctml.types import JSONObject
 __all__ = ["Rollouts"]
 
 _LIMIT = 200_000
+_PENDING = "pending"
+"""The key of a stored state whose effects (alias move, routes, decision) are not all applied yet."""
 
 
 class Rollouts:
@@ -80,16 +82,15 @@ class Rollouts:
         now = self.clock.now()
         state = start(plan, app, model, candidate=candidate, previous=previous, now=now)
         expected = 0 if found is None else found[2]
-        self.meta.rollouts.put(app, state.to_json(), plan.to_json(), expected_revision=expected)
         why = reason or "a new champion candidate"
-        self._apply(app, plan, state, None)
         summary = f"start rolling out {model} v{candidate} (replacing {_v(previous)}): {why}"
         evidence: JSONObject = {"plan": plan.to_json(), "stages": list(plan.stages), "previous": previous}
-        self._record(app, model, candidate, "start", summary, evidence)
+        self._transition(app, plan, state, None, expected, "start", summary, evidence)
         return state
 
     def step(self, app: str, *, stats: StageStats | None = None, now: datetime | None = None) -> RolloutDecision:
         """Check the guards and the bake of the app's active roll-out, and move it on (or back)."""
+        self.recover(app)
         found = self.current(app)
         if found is None:
             raise NotFoundError(f"App {app!r} has no roll-out. Start one with `ctml models promote`.")
@@ -99,9 +100,7 @@ class Rollouts:
         new, decision = step(plan, state, stats, now)
         if new == state:
             return decision
-        self.meta.rollouts.put(app, new.to_json(), plan.to_json(), expected_revision=revision)
-        self._apply(app, plan, new, state)
-        self._record(app, state.model, state.candidate, decision.outcome, decision.reason, decision.evidence)
+        self._transition(app, plan, new, state, revision, decision.outcome, decision.reason, decision.evidence)
         return decision
 
     def abort(self, app: str, *, reason: str) -> RolloutDecision:
@@ -113,12 +112,29 @@ class Rollouts:
         now = self.clock.now()
         entry: JSONObject = {"at": now.isoformat(), "event": "rollback", "stage": state.stage_name(plan), "why": reason}
         new = replace(state, stage_started=now, status=ROLLED_BACK, history=(*state.history, entry))
-        self.meta.rollouts.put(app, new.to_json(), plan.to_json(), expected_revision=revision)
-        self._apply(app, plan, new, state)
         summary = f"rolled back v{state.candidate} at {state.stage_name(plan)} by hand: {reason}"
         decision = RolloutDecision("rollback", summary, {"stage": state.stage_name(plan), "manual": True})
-        self._record(app, state.model, state.candidate, "rollback", summary, decision.evidence)
+        self._transition(app, plan, new, state, revision, "rollback", summary, decision.evidence)
         return decision
+
+    def recover(self, app: str) -> bool:
+        """Finish a transition a killed process stored but did not apply (the alias move, the route table and
+        its decision); True if there was one. Idempotent: the controller calls it at every cycle."""
+        record = self.meta.rollouts.get(app)
+        if record is None or not isinstance(record.state.get(_PENDING), dict):
+            return False
+        pending = record.state[_PENDING]
+        assert isinstance(pending, dict)
+        state = RolloutState.from_json(dict(record.state))
+        plan = _plan(record.plan)
+        before_json = pending.get("before")
+        before = RolloutState.from_json(dict(before_json)) if isinstance(before_json, dict) else None
+        self._apply(app, plan, state, before)
+        evidence = pending.get("evidence")
+        self._record(app, state.model, state.candidate, str(pending.get("outcome")), str(pending.get("summary")),
+                     {**(evidence if isinstance(evidence, dict) else {}), "recovered": True})  # fmt: skip
+        self.meta.rollouts.put(app, state.to_json(), plan.to_json(), expected_revision=record.revision)
+        return True
 
     # -- measuring ---------------------------------------------------------------------------------------------
 
@@ -131,14 +147,40 @@ class Rollouts:
 
     # -- effects -----------------------------------------------------------------------------------------------
 
+    def _transition(
+        self,
+        app: str,
+        plan: RolloutPlan,
+        state: RolloutState,
+        before: RolloutState | None,
+        revision: int,
+        outcome: str,
+        summary: str,
+        evidence: JSONObject,
+    ) -> None:
+        """Store ``state`` with its effects marked pending, apply them, record the decision, clear the mark.
+
+        The state and the effects (alias, routes) live in different tables, written by different stores; a
+        process killed between them leaves the mark, and :meth:`recover` applies what is missing."""
+        pending: JSONObject = {"before": None if before is None else before.to_json(), "outcome": outcome,
+                               "summary": summary, "evidence": evidence}  # fmt: skip
+        stored = self.meta.rollouts.put(app, {**state.to_json(), _PENDING: pending}, plan.to_json(),
+                                        expected_revision=revision)  # fmt: skip
+        self._apply(app, plan, state, before)
+        self._record(app, state.model, state.candidate, outcome, summary, evidence)
+        self.meta.rollouts.put(app, state.to_json(), plan.to_json(), expected_revision=stored.revision)
+
     def _apply(self, app: str, plan: RolloutPlan, state: RolloutState, before: RolloutState | None) -> None:
         """The alias move and the route table for ``state``, coming from ``before``."""
         moved_before = before is not None and before.stage_name(plan) == "full"
         if state.status == ROLLED_BACK:
-            if moved_before and state.previous is not None:
+            if moved_before and state.previous is not None and self._alias_on(state.model, state.candidate):
                 self.registry.rollback(state.model, self.alias, reason=f"roll-out of v{state.candidate} rolled back")
         elif state.stage_name(plan) == "full" and not moved_before:
-            target = self.meta.models.get_alias(state.model, self.alias) if state.previous is not None else None
+            try:
+                target = self.meta.models.get_alias(state.model, self.alias)
+            except NotFoundError:
+                target = None
             if target is None or target.version != state.candidate:
                 self.registry.promote(
                     state.model,
@@ -148,6 +190,12 @@ class Rollouts:
                     reason=f"roll-out of v{state.candidate} reached full traffic",
                 )
         self._routes(app, routes_for(plan, state, alias=self.alias))
+
+    def _alias_on(self, model: str, version: int) -> bool:
+        try:
+            return self.meta.models.get_alias(model, self.alias).version == version
+        except NotFoundError:
+            return False
 
     def _routes(self, app: str, table: JSONObject) -> None:
         current = self.meta.routes.get(app)

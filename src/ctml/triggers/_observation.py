@@ -88,6 +88,15 @@ class TriggerState:
     def remember(self, name: str, value: JSONObject) -> TriggerState:
         return replace(self, memory={**self.memory, name: value})
 
+    def rearmed(self) -> TriggerState:
+        """Every rule with hysteresis armed again, the rest of the memory kept: after a rejected challenger the
+        condition that fired still stands, and the next try (after the cooldown, on newer rows) may fire.
+
+        >>> TriggerState(memory={"any": {"drift": {"armed": False}, "code": {"tried": "abc"}}}).rearmed().memory
+        {'any': {'drift': {'armed': True}, 'code': {'tried': 'abc'}}}
+        """
+        return replace(self, memory={k: _rearm(v) for k, v in self.memory.items()})
+
     def to_json(self) -> JSONObject:
         return {
             "last_retrain": None if self.last_retrain is None else self.last_retrain.isoformat(),
@@ -114,3 +123,9 @@ class TriggerState:
             retrains_today=int(data.get("retrains_today", 0)),
             memory={str(k): dict(v) for k, v in memory.items() if isinstance(v, dict)},
         )
+
+
+def _rearm(memory: Any) -> Any:
+    if isinstance(memory, Mapping):
+        return {k: (True if k == "armed" else _rearm(v)) for k, v in memory.items()}
+    return memory

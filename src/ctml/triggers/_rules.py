@@ -178,7 +178,8 @@ class Drift:
 @dataclass(frozen=True)
 class PerformanceDrop:
     """Fires when the champion's realized metric fell more than ``max_drop`` below its baseline, measured on
-    at least ``min_rows`` labelled rows; re-arms once the drop is back within ``rearm_within``."""
+    at least ``min_rows`` labelled rows; re-arms once the drop is back within ``rearm_within``, or when there is
+    no measurement to judge (a new champion's first rows)."""
 
     max_drop: float = 0.05
     min_rows: int = 200
@@ -208,8 +209,9 @@ class PerformanceDrop:
         armed = bool(memory.get("armed", True))
         drop = self._drop(obs)
         if drop is None:
+            # nothing measured (a new champion's first rows, or no baseline): the next measurement starts afresh
             reason = f"performance: fewer than {self.min_rows} labelled rows, or no baseline yet"
-            return Firing(self.name, False, reason, {"labelled_rows": obs.labelled_rows}, {"armed": armed})
+            return Firing(self.name, False, reason, {"labelled_rows": obs.labelled_rows}, {"armed": True})
         if not armed and drop <= self.rearm:
             armed = True
         evidence: JSONObject = {

@@ -1,0 +1,3 @@
+from .history import populated
+
+__all__ = ["populated"]
