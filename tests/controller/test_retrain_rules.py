@@ -107,3 +107,31 @@ def test_a_batch_failing_validation_is_left_out_or_kept_as_the_app_says(
             assert [a.outcome for a in ingest] == ["rejected", "kept"]
             assert [v.rows for v in versions] == [ROWS, ROWS]
         ws.close()
+
+
+def test_a_training_job_that_refuses_its_data_is_recorded_and_the_loop_goes_on(
+    tmp_path: Path, elec2: pa.Table, clock: SimulatedClock
+) -> None:
+    data = tmp_path / "data"
+    write_part(data, elec2, 0)
+    app = replace(make_app(data), training=SlidingWindow(rows=500), on_invalid="keep")  # keep the one-class batch
+    ws = open_workspace(tmp_path, f"sqlite:///{tmp_path / 'meta.db'}", clock)
+    controller = Controller(ws, app, owner="a")
+    controller.reconcile_once()
+    part = elec2.slice(ROWS, ROWS)
+    one_class = part.set_column(part.schema.get_field_index("class"), "class", pa.array(["UP"] * ROWS))
+    pacsv.write_csv(one_class, data / "part-01.csv")
+    controller.request_retrain("alice", "new rows, all UP")
+    clock.advance(60)
+    acted = controller.reconcile_once()
+    failed = [a for a in acted if a.kind == "train"]
+    assert [a.outcome for a in failed] == ["failed"]
+    assert "only the class 'UP'" in failed[0].summary
+    stored = ws.meta.decisions.list(app="elec2", kind="train")
+    assert [d.outcome for d in stored] == ["failed"]
+    assert stored[0].evidence["error"] == "ConfigError"
+    assert controller.state()[0].job is None
+    assert ws.registry.resolve("elec2", "champion").version == 1  # the champion keeps serving
+    clock.advance(60)
+    assert [a.outcome for a in controller.reconcile_once() if a.kind == "trigger"] == ["hold"]
+    ws.close()

@@ -170,6 +170,8 @@ def _feedback(
 def _mark(markers: list[Marker], row: int, action: Action) -> None:
     if action.kind == "ingest" and action.outcome in ("rejected", "kept"):
         markers.append(Marker(row, f"data_{action.outcome}", action.summary))
+    elif action.kind == "train" and action.outcome == "failed":
+        markers.append(Marker(row, "train_failed", action.summary))
     elif action.kind == "trigger" and action.outcome == "retrain":
         markers.append(Marker(row, "retrain", _reason(action)))
     elif (action.kind == "gate" and action.outcome in ("promote", "reject", "needs_approval")) or (

@@ -71,7 +71,8 @@ def default_app(
 
     - the stream's numeric features and gradient-boosted trees, on a sliding window of ``train_rows`` (the
       periodic baseline's window, so the two differ only in when they retrain and what they promote);
-    - the default rules (drift, performance drop, volume, manual) with a cooldown of two controller cycles and
+    - the default rules (drift, a performance drop of 3 points of accuracy or of 5% of the target's mean absolute
+      deviation in MAE, volume, manual) with a cooldown of two and a half controller cycles and
       no daily budget: a retrain at most every third cycle, so at most a third of periodic's retrains by
       construction (a day of the simulated clock means nothing for a stream without times);
     - the default gate without a first-model floor (a warm-up's holdout is small, and a rejected first model
@@ -80,13 +81,18 @@ def default_app(
     - a canary at 25% for one cycle, then full traffic (no shadow stage: it would only delay every promotion
       by a cycle here, where the guards already watch the canary)."""
     cycle = window_rows * row_seconds
+    if stream.task == "classification":
+        max_drop = 0.03  # three points of accuracy
+    else:  # MAE is in the target's units: a rise of 5% of the target's mean absolute deviation
+        head = stream.y[: train_rows or stream.rows].astype(np.float64)
+        max_drop = max(1e-9, 0.05 * float(np.mean(np.abs(head - head.mean()))))
     rules: list[Rule] = [
         Drift(above=0.34),
-        PerformanceDrop(max_drop=0.03, min_rows=min(300, window_rows)),
+        PerformanceDrop(max_drop=max_drop, min_rows=min(300, window_rows)),
         Volume(5000),
         Manual(),
     ]
-    policy = RetrainPolicy(AnyOf(rules), cooldown=timedelta(seconds=2 * cycle), max_per_day=None)
+    policy = RetrainPolicy(AnyOf(rules), cooldown=timedelta(seconds=2.5 * cycle), max_per_day=None)
     if stream.task == "classification":
         model: Any = HistGradientBoostingClassifier(random_state=seed)
         gate = Gate(min_effect=0.002)

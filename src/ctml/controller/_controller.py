@@ -33,7 +33,7 @@ from ctml.controller._history import History, load_history, source_versions
 from ctml.controller._state import ControllerState
 from ctml.data import Datasets
 from ctml.drift import profile
-from ctml.errors import ConflictError, NotFoundError
+from ctml.errors import ConfigError, ConflictError, NotFoundError
 from ctml.evaluate import METRICS, Verdict
 from ctml.flavors import Model
 from ctml.ids import new_id
@@ -268,9 +268,14 @@ class Controller:
         actions: list[Action] = []
         registered = self._registered(job_id)
         if registered is None:
-            registered, model = self._train(job, history, champion_model, versions)
+            try:
+                registered, model = self._train(job, history, champion_model, versions)
+            except ConfigError as exc:  # the data cannot train this model (one class in the window, say)
+                return [*actions, self._failed(state, revision, job, history, exc)]
+            span = registered.meta.get("train_rows")
+            used = span[1] - span[0] if isinstance(span, list) and len(span) == 2 else history.split  # type: ignore[operator]
             actions.append(Action("train", "registered", f"trained {self.model} v{registered.version} on "
-                                  f"{history.split} rows", version=registered.version))  # fmt: skip
+                                  f"{used:,} rows", version=registered.version))  # fmt: skip
         else:
             model = self._load(registered.version)
             actions.append(Action("train", "found", f"job {job_id} had registered v{registered.version}",
@@ -281,7 +286,9 @@ class Controller:
         gate = self._decision("gate", verdict.outcome, verdict.reason, verdict.evidence, at, version=registered.version,
                               run_id=registered.run_id)  # fmt: skip
         actions.append(Action("gate", verdict.outcome, verdict.reason, gate.id, registered.version))
-        new = replace(state, job=None, trained_rows=history.rows)
+        # Hysteresis is per champion and condition: a promoted challenger is measured afresh, and after a
+        # rejected one the condition that fired still stands (the cooldown spaces the next try, on newer rows).
+        new = replace(state, job=None, trained_rows=history.rows, trigger=state.trigger.rearmed())
         events: list[tuple[str, str, JSONObject]] = [
             (f"gate-{job_id}", f"gate.{verdict.outcome}", {"decision": gate.id, "version": registered.version})
         ]
@@ -299,11 +306,30 @@ class Controller:
                                                           "job": job_id})  # fmt: skip
         elif job["kind"] == "first":
             new = replace(new, first_tried=[str(i) for i in job["datasets"]])  # type: ignore[union-attr]
-        else:
-            new = replace(new, trigger=new.trigger.rearmed())  # the condition stands; try again on newer rows
         meta.controller.transition(self.app.name, new.to_json(), expected_revision=revision, decisions=[gate],
                                    events=events)  # fmt: skip
         return actions
+
+    def _failed(
+        self, state: ControllerState, revision: int, job: JSONObject, history: History, exc: Exception
+    ) -> Action:
+        """A job whose training refused its data: recorded with the error, and the loop goes on (the champion
+        keeps serving; the rows count as seen, so the volume rule waits for new ones)."""
+        job_id = str(job["id"])
+        summary = f"training job {job_id} failed: {exc}"
+        evidence: JSONObject = {"job": job_id, "kind": str(job["kind"]), "error": type(exc).__name__,
+                                "message": str(exc), "rows": history.rows}  # fmt: skip
+        decision = self._decision("train", "failed", summary, evidence, self.clock.now())
+        new = replace(state, job=None, trained_rows=history.rows)
+        if job["kind"] == "first":
+            new = replace(new, first_tried=[str(i) for i in job["datasets"]])  # type: ignore[union-attr]
+        else:
+            new = replace(new, trigger=new.trigger.rearmed())
+        self.workspace.meta.controller.transition(self.app.name, new.to_json(), expected_revision=revision,
+                                                  decisions=[decision],
+                                                  events=[(f"train-failed-{job_id}", "train.failed",
+                                                           {"decision": decision.id})])  # fmt: skip
+        return Action("train", "failed", summary, decision.id, evidence=evidence)
 
     # -- pieces ------------------------------------------------------------------------------------------------
 
