@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 
 from ctml.clock import Clock
-from ctml.dashboard._queries import DecisionRow, Queries
+from ctml.dashboard._queries import Queries
 from ctml.errors import ConfigError, ConflictError, NotFoundError
 from ctml.meta import Decision
 from ctml.registry import ModelRegistry
@@ -117,7 +117,7 @@ class Operations:
     def _registry(self, operator: Operator) -> ModelRegistry:
         return ModelRegistry(self.workspace.meta, self.workspace.artifacts, actor=operator.actor)
 
-    def _gate(self, decision_id: str) -> DecisionRow:
+    def _gate(self, decision_id: str) -> Decision:
         gate = self.queries.decision(decision_id)
         if gate is None or gate.kind != "gate":
             raise NotFoundError(f"No gate decision with id {decision_id!r}.")

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ctml.dashboard._charts import PALETTE, Line, Mark, line_chart, sparkline
-from ctml.dashboard._queries import DecisionRow, Queries, Series
+from ctml.dashboard._queries import Decision, Queries, Series
 
 __all__ = ["AppSummary", "app_charts", "marks_for", "next_check", "summarize"]
 
@@ -41,7 +41,7 @@ class AppSummary:
     error_drift: bool
     traffic: tuple[int, int, float, datetime] | None
     rollout: dict[str, Any] | None
-    last_decision: DecisionRow | None
+    last_decision: Decision | None
     next_check: str
     pending: int
 
@@ -155,7 +155,7 @@ def summarize(queries: Queries, app: str) -> AppSummary:
     )
 
 
-def _label(d: DecisionRow) -> tuple[str, str]:
+def _label(d: Decision) -> tuple[str, str]:
     if d.kind == "trigger":
         return "retrain", f"retrain: {d.summary}"
     if d.kind == "approval":
@@ -167,7 +167,7 @@ def _label(d: DecisionRow) -> tuple[str, str]:
     return d.outcome, f"{d.kind} {d.outcome}: {d.summary}"
 
 
-def marks_for(decisions: list[DecisionRow]) -> list[Mark]:
+def marks_for(decisions: list[Decision]) -> list[Mark]:
     """Chart markers for the decisions (roll-out starts are left out: the gate's promote marks them)."""
     out = []
     for d in decisions:

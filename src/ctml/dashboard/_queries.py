@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
 
-from ctml.dashboard._rows import DecisionRow, Page, RunRow, Series, VersionRow, decision_row, version_row
+from ctml.dashboard._rows import Decision, Page, RunRow, Series, VersionRow, decision_row, version_row
 from ctml.meta import MetaStore
 from ctml.meta._engine import readonly
 from ctml.meta._records import from_ms, load, must_ms
@@ -35,7 +35,7 @@ from ctml.meta._schema import (
     steps,
 )
 
-__all__ = ["DecisionRow", "Page", "Queries", "RunRow", "Series", "VersionRow"]
+__all__ = ["Decision", "Page", "Queries", "RunRow", "Series", "VersionRow"]
 
 MONITOR_KIND = "monitor"  # ctml.monitor writes its observations as metrics of one run per app of this kind
 
@@ -296,7 +296,7 @@ class Queries:
         outcome: str | None = None,
         page: int = 1,
         size: int = 50,
-    ) -> tuple[list[DecisionRow], Page]:
+    ) -> tuple[list[Decision], Page]:
         conditions = [
             c
             for c in (
@@ -317,18 +317,18 @@ class Queries:
         )
         return [decision_row(r) for r in self._all(query)], where
 
-    def decision(self, decision_id: str) -> DecisionRow | None:
+    def decision(self, decision_id: str) -> Decision | None:
         found = self._all(select(decisions).where(decisions.c.id == decision_id))
         return None if not found else decision_row(found[0])
 
-    def last_decision(self, app: str, kinds: Sequence[str] | None = None) -> DecisionRow | None:
+    def last_decision(self, app: str, kinds: Sequence[str] | None = None) -> Decision | None:
         query = select(decisions).where(decisions.c.app == app)
         if kinds is not None:
             query = query.where(decisions.c.kind.in_(list(kinds)))
         found = self._all(query.order_by(decisions.c.created_ms.desc(), decisions.c.id.desc()).limit(1))
         return None if not found else decision_row(found[0])
 
-    def markers(self, app: str, limit: int = 300) -> list[DecisionRow]:
+    def markers(self, app: str, limit: int = 300) -> list[Decision]:
         """Decisions worth a mark on a time axis: retrains, gate verdicts, approvals and roll-out ends."""
         wanted = (
             ((decisions.c.kind == "trigger") & (decisions.c.outcome == "retrain"))
@@ -352,7 +352,7 @@ class Queries:
                 found.add(evidence["gate_decision"])
         return found
 
-    def pending(self, app: str | None = None, limit: int = 50) -> list[DecisionRow]:
+    def pending(self, app: str | None = None, limit: int = 50) -> list[Decision]:
         """Gate verdicts that asked a human (``needs_approval``) and have no approval yet, newest first."""
         rows, _ = self.decisions_page(app=app, kind="gate", outcome="needs_approval", size=limit)
         done = self.approvals(app)

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ctml.meta import Decision
 from ctml.meta._records import load, must_ms
 
-__all__ = ["DecisionRow", "Page", "RunRow", "Series", "VersionRow", "decision_row", "version_row"]
+__all__ = ["Decision", "Page", "RunRow", "Series", "VersionRow", "decision_row", "version_row"]
 
 
 @dataclass(frozen=True)
@@ -61,21 +62,6 @@ class VersionRow:
 
 
 @dataclass(frozen=True)
-class DecisionRow:
-    id: str
-    app: str | None
-    kind: str
-    outcome: str
-    summary: str
-    evidence: Any
-    run_id: str | None
-    model: str | None
-    version: int | None
-    actor: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
 class Series:
     """A metric over time: ``points`` of (Unix ms, value), averaged into at most ``limit`` buckets of steps."""
 
@@ -98,8 +84,9 @@ def version_row(r: Any) -> VersionRow:
     )
 
 
-def decision_row(r: Any) -> DecisionRow:
-    return DecisionRow(
+def decision_row(r: Any) -> Decision:
+    """A row of the decisions table as the store's own :class:`~ctml.meta.Decision`."""
+    return Decision(
         r.id,
         r.app,
         r.kind,
