@@ -1,6 +1,7 @@
-"""A workspace with real history for the dashboard: a backtest of elec2 through the production loop (controller,
-model server, monitor, gate, roll-out), pipeline runs with cache hits and a failure, a log, a backtest report,
-a gate verdict that needs approval, and API tokens."""
+"""A workspace with real history for the dashboard: the demo (``ctml demo --quick``: bike sharing through a live
+model server, the controller, the gate and canary roll-outs), a backtest of elec2 through the same production
+loop, pipeline runs with cache hits and a failure, a log, a backtest report, a gate verdict that needs approval,
+and API tokens."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from ctml.backtest import BacktestConfig, load_stream, render_backtest_html, run_backtest
 from ctml.clock import SimulatedClock
 from ctml.config import Settings
+from ctml.demo import DemoConfig, run_demo
 from ctml.errors import NotFoundError
 from ctml.evaluate import Gate, record_verdict
 from ctml.flavors import Model, fit_model
@@ -25,6 +27,7 @@ from ctml.workspace import Workspace
 ELEC2 = Path("/work/shared/datasets/elec2/elec2.csv")
 ROWS = 6000
 APP = "elec2"
+DEMO_APP = "bikes"
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,8 @@ def populated(tmp_path_factory: pytest.TempPathFactory) -> Populated:
     (reports / "elec2-slice.json").write_text(json.dumps(result.to_json()))
     (reports / "elec2-slice.html").write_text(render_backtest_html(result))
     settings = Settings.local(home, "tester")
+    demo = run_demo(settings, DemoConfig.quick())  # the demo's records and report, in the same store
+    assert demo.app == DEMO_APP, demo.app
     # What the fixture adds happens just after the replay, in the replay's simulated time, as it would live.
     end = load_stream(ELEC2, "class", limit=ROWS).time_of(ROWS + 20)
     with Workspace(settings, clock=SimulatedClock(end)) as ws:

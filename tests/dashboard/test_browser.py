@@ -22,7 +22,7 @@ import pytest
 from _services import unreachable
 from ctml.workspace import Workspace
 
-from .history import APP, Populated, free_port
+from .history import APP, DEMO_APP, Populated, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 RUN_PAGE = re.compile(r".*/ui/runs/[0-9A-Z]+$")
@@ -118,7 +118,7 @@ def test_every_page_renders_with_data_and_charts(live: str, page: Any, populated
     assert card.count() == 1
     assert f"{APP} v" in card.locator(".kpi").first.inner_text()  # the champion
     assert "accuracy" in card.inner_text().lower()
-    assert page.locator("section.app-card svg.spark polyline").count() == 1
+    assert page.locator("section.app-card svg.spark polyline").count() == 2  # elec2 and the demo's app
     assert "awaiting approval" in page.inner_text("body").lower()
     _shot(page, "01-overview")
 
@@ -183,6 +183,32 @@ def test_every_page_renders_with_data_and_charts(live: str, page: Any, populated
     page.goto(f"{live}/ui/audit")
     assert page.locator("table.audit tbody tr").count() >= 10
     _shot(page, "08-audit")
+
+
+def test_the_demo_renders_with_its_charts_and_report(live: str, page: Any, populated: Populated) -> None:
+    page.goto(f"{live}/ui/")
+    card = page.locator(f'section.app-card[data-app="{DEMO_APP}"]')
+    assert card.count() == 1
+    assert f"{DEMO_APP} v" in card.locator(".kpi").first.inner_text()
+    assert "mae" in card.inner_text().lower()
+
+    page.goto(f"{live}/ui/apps/{DEMO_APP}")
+    assert page.locator("svg.chart").count() == 3
+    points = _polyline_points(page, "svg.chart")
+    assert all(n >= 2 for n in points), points
+    kinds = set(page.eval_on_selector_all("svg.chart g.c-mark", "els => els.map(e => e.dataset.kind)"))
+    assert {"retrain", "promote"} <= kinds, kinds  # the demo's retrain and its promotion, on the time axis
+    _shot(page, "13-demo-app")
+
+    page.goto(f"{live}/ui/models/{DEMO_APP}")
+    assert page.locator("table.versions tbody tr").count() >= 2
+    assert any("champion" in t for t in page.locator("svg.lineage text.l-title").all_text_contents())
+
+    page.goto(f"{live}/ui/backtests")
+    page.click(f"text=demo-{DEMO_APP}")
+    page.wait_for_url(f"**/ui/backtests/demo-{DEMO_APP}")
+    assert page.frame_locator("iframe").locator("svg polyline").count() >= 2  # the loop and never-retrained
+    _shot(page, "14-demo-report")
 
 
 def test_tokens_guard_the_actions(live: str, page: Any, populated: Populated) -> None:
