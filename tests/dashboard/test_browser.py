@@ -264,5 +264,6 @@ def test_an_approval_click_moves_the_champion_and_is_audited(live: str, page: An
     first = page.locator("table.audit tbody tr").first.inner_text()
     assert "ana (token" in first
     page.goto(f"{live}/ui/")
-    assert f"{APP} v{populated.pending_version}" in page.locator("section.app-card .kpi").first.inner_text()
+    card = page.locator(f'section.app-card[data-app="{APP}"] .kpi').first
+    assert f"{APP} v{populated.pending_version}" in card.inner_text()
     _shot(page, "12-overview-after")
