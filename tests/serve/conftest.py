@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,4 +44,9 @@ def server(registry: ModelRegistry) -> ModelServer:
 def client(server: ModelServer) -> Iterator[TestClient]:
     with TestClient(server.app) as c:
         server.watcher.poll()  # models loaded before the first request
+        # ... and the watcher thread's first poll (started by the lifespan) done, so that it cannot pick up a
+        # route table a test writes next, before the test's own poll does
+        deadline = time.monotonic() + 10
+        while server.watcher.polls < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
         yield c

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from starlette.testclient import TestClient
 
@@ -53,3 +54,21 @@ def test_canary_and_shadow_from_the_route_table(
     assert {p.version for p in shadows} == {2}
     answered = {p.id for p in logged if p.route != "shadow"}
     assert {p.output["shadow_of"] for p in shadows} == answered  # type: ignore[index]
+
+
+def test_a_failing_shadow_is_counted_and_never_touches_the_answer(
+    client: TestClient, server: ModelServer, registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry.meta.routes.set("elec", {"champion": "champion", "shadow": "v2"})
+    assert server.watcher.poll() == 1
+    routes = server.slots["elec"].routes
+    assert routes is not None
+    assert routes.shadow is not None
+    monkeypatch.setattr(routes.shadow.loaded.estimator, "predict_proba", lambda X: np.full((len(X), 2), np.nan))
+    answer = client.post("/v1/apps/elec/predict", json=row())
+    assert answer.status_code == 200
+    assert (answer.json()["route"], answer.json()["version"]) == ("champion", 1)
+    labels = {"app": "elec", "endpoint": "shadow", "status": "500"}
+    assert server.metrics.registry.get_sample_value("ctml_serve_errors_total", labels) == 1
+    assert server.log.flush(5)
+    assert [p.route for p in server.meta.predictions.window("elec")] == ["champion"]

@@ -1,17 +1,20 @@
 """Serving benchmark: ctml (prediction logging on) against ``mlflow models serve`` and a bare Starlette app.
 
-The same scikit-learn model (a LogisticRegression fitted on the first 5,000 rows of elec2, 8 features) is
-served on loopback by each server, each one process under one uvicorn worker (MLflow: ``mlflow models serve
---env-manager local -w 1``). For each scenario (1-row and 100-row requests, at 1 and 16 connections) a
-separate load-generator process (:mod:`ctml.bench._serve_load`: raw HTTP/1.1 keep-alive over asyncio, closed
-loop, pre-built request bytes) drives each server for a fixed time after a warm-up and reports requests per
-second and the p99 latency. The generator is the same code for all three, so it costs each the same. All
-servers start first and stay up; one is driven at a time, taking turns, ``repeats`` rounds per scenario, and
-each server's best round is reported (with the client and the server sharing two cores, scheduling noise
-only ever slows a round down).
+The same scikit-learn model (a LogisticRegression fitted on the first 5,000 rows of Elec2 from
+shared/datasets/elec2, 8 features) is served on loopback by each server, each one process under one uvicorn
+worker (MLflow: ``mlflow models serve --env-manager local -w 1``). For each scenario (1-row and 100-row
+requests, at 1 and 16 connections) a separate load-generator process (:mod:`ctml.bench._serve_load`: raw
+HTTP/1.1 keep-alive over asyncio, closed loop, pre-built request bytes) drives each server for a fixed time
+after a warm-up and reports requests per second and the p99 latency. The generator is the same code for all
+three, so it costs each the same. All servers start first and stay up; one is driven at a time, taking turns,
+``repeats`` rounds per scenario, and each server's best round is reported (with the client and the server
+sharing two cores, scheduling noise only ever slows a round down).
 
 ctml does more per request than the bare app: it validates the body against the signature, routes, gives
-every row an id, and queues every prediction for the log, which a writer thread writes to SQLite.
+every row an id, and queues every prediction for the log, which a writer thread writes to SQLite. It reads
+and writes JSON with orjson (when installed, as the ``serve`` extra does); the bare app is what Starlette
+offers out of the box (``json.loads`` and ``JSONResponse``), as MLflow's server uses the standard library too.
+Both call the model's ``predict`` and ``predict_proba``.
 """
 
 from __future__ import annotations
@@ -32,10 +35,11 @@ import numpy as np
 
 from ctml.errors import ConfigError
 
-__all__ = ["GOALS", "Scenario", "ServeBenchResult", "ServeWorkload", "bench_serve"]
+__all__ = ["GOALS", "Scenario", "ServeBenchResult", "ServeWorkload", "bench_serve", "find_elec2"]
 
 #: ctml's throughput over MLflow's (target, goal) and over the bare app's (target).
 GOALS = {"mlflow_x": 3.0, "mlflow_x_goal": 5.0, "bare_x": 0.8}
+TRAIN_ROWS = 5000
 FEATURES = ("date", "day", "period", "nswprice", "nswdemand", "vicprice", "vicdemand", "transfer")
 
 Progress = Callable[[str], None]
@@ -76,6 +80,7 @@ class ServeBenchResult:
     scenarios: list[Scenario]
     mlflow_skipped: str | None
     logged_rows: int
+    load: str = ""
 
     def as_list(self) -> list[dict[str, Any]]:
         return [s.as_dict() for s in self.scenarios]
@@ -88,19 +93,29 @@ def _free_port() -> int:
     return port
 
 
-def _fit(folder: Path) -> tuple[Any, np.ndarray]:
-    from importlib import resources
+def find_elec2(start: Path | None = None) -> Path | None:
+    """``shared/datasets/elec2/elec2.csv`` beside the working folder or any of its parents."""
+    from ctml.bench.training import find_datasets
 
+    root = find_datasets(start)
+    return None if root is None else root / "elec2" / "elec2.csv"
+
+
+def _fit(data: Path) -> tuple[Any, np.ndarray]:
     import pyarrow.csv
     from sklearn.linear_model import LogisticRegression
 
     from ctml.flavors import fit_model
 
-    # The Elec2 stream shipped with ctml (for the demo and `ctml init`): present wherever ctml is installed.
-    with resources.as_file(resources.files("ctml.demo").joinpath("data", "elec2.csv.gz")) as path:
-        table = pyarrow.csv.read_csv(path).slice(0, 5000)
-    X = np.column_stack([table.column(n).to_numpy().astype(np.float64) for n in FEATURES])
-    y = table.column("class").to_numpy().astype(str)
+    try:
+        table = pyarrow.csv.read_csv(data).slice(0, TRAIN_ROWS)
+        X = np.column_stack([table.column(n).to_numpy().astype(np.float64) for n in FEATURES])
+        y = table.column("class").to_numpy().astype(str)
+    except (OSError, KeyError, ValueError) as exc:  # pyarrow's errors are OSError/KeyError/ValueError subclasses
+        raise ConfigError(
+            f"Cannot read Elec2 from {data}: {exc}. Expected the CSV of shared/datasets/elec2 (columns "
+            f"{', '.join(FEATURES)}, class)."
+        ) from None
     return fit_model(LogisticRegression(max_iter=1000), X, y, feature_names=FEATURES, seed=0), X
 
 
@@ -144,14 +159,24 @@ def _load(port: int, path: str, body: bytes, connections: int, workload: ServeWo
     return result
 
 
-def bench_serve(workload: ServeWorkload | None = None, *, progress: Progress | None = None) -> ServeBenchResult:
+def bench_serve(
+    workload: ServeWorkload | None = None, *, data: Path | None = None, progress: Progress | None = None
+) -> ServeBenchResult:
     """All servers start first and stay up; each scenario is measured ``repeats`` times, the servers taking
-    turns, and each server's best run is kept (a 2-core machine's scheduling noise only ever slows a run)."""
+    turns, and each server's best run is kept (a 2-core machine's scheduling noise only ever slows a run).
+
+    ``data`` is Elec2's CSV (by default shared/datasets/elec2/elec2.csv, found by :func:`find_elec2`).
+    """
     workload = workload or ServeWorkload()
+    data = data or find_elec2()
+    if data is None or not data.is_file():
+        where = "beside this folder or its parents" if data is None else f"at {data}"
+        raise ConfigError(f"Cannot find Elec2's elec2.csv {where}. Pass --data PATH (shared/datasets/elec2/elec2.csv).")
     say = progress or (lambda _: None)
     with tempfile.TemporaryDirectory(prefix="ctml-bench-serve-") as tmp:
         folder = Path(tmp)
-        model, X = _fit(folder)
+        model, X = _fit(data)
+        load_before = os.getloadavg()[0]
         rows_json = [dict(zip(FEATURES, X[i].tolist(), strict=True)) for i in range(max(workload.rows))]
         servers = _servers(folder, model, rows_json)
         mlflow_skipped = None if "mlflow" in servers else _mlflow_missing()
@@ -191,7 +216,16 @@ def bench_serve(workload: ServeWorkload | None = None, *, progress: Progress | N
 
         with open_meta(f"sqlite:///{folder / 'meta.db'}") as meta:
             logged = meta.predictions.count("elec")
-    return ServeBenchResult(workload, scenarios, mlflow_skipped, logged)
+    load = f"load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, {os.cpu_count()} CPUs"
+    return ServeBenchResult(workload, scenarios, mlflow_skipped, logged, load)
+
+
+def _json_library() -> str:
+    try:
+        import orjson
+    except ImportError:
+        return "the standard library (orjson is not installed)"
+    return f"orjson {orjson.__version__}"
 
 
 def _mlflow_missing() -> str | None:
@@ -295,6 +329,8 @@ def markdown_section(result: ServeBenchResult, command: str) -> str:
         f"{w.warmup:g} s warm-up) per server and scenario, the servers taking turns;",
         "one uvicorn worker per server, on loopback, from a separate load-generator process (see",
         "`ctml bench serve --help`). ctml logs every prediction; the bare app validates nothing and logs nothing.",
+        f"JSON: ctml {_json_library()}, the bare app and MLflow the standard library. Load while measuring: "
+        f"{result.load}.",
         f"Goals: ctml >= {GOALS['mlflow_x']:g}x MLflow's throughput with a lower p99 "
         f"(goal {GOALS['mlflow_x_goal']:g}x), and >= {GOALS['bare_x']:g}x the bare app's.",
         "",

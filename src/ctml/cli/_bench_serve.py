@@ -13,22 +13,27 @@ __all__ = ["serve"]
 
 @click.command("serve")
 @click.option("--quick", is_flag=True, help="One 1.5 s run per scenario (default: the best of 3 runs of 5 s).")
+@click.option(
+    "--data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Elec2's CSV (default: shared/datasets/elec2/elec2.csv beside this folder or a parent).",
+)
 @click.option("--write", type=click.Path(dir_okay=False, path_type=Path), help="Write the section into this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: one object per scenario.")
-def serve(quick: bool, write: Path | None, as_json: bool) -> None:
+def serve(quick: bool, data: Path | None, write: Path | None, as_json: bool) -> None:
     """Throughput and p99 of ctml (logging on), `mlflow models serve` and a bare Starlette app.
 
     \b
-    The same LogisticRegression (elec2, 8 features), one uvicorn worker each, on loopback; 1-row and 100-row
-    requests at 1 and 16 connections, from a separate load-generator process (raw HTTP/1.1 keep-alive,
-    closed loop) that costs every server the same. Goals: ctml >= 3x MLflow's throughput with a lower p99
-    (goal 5x), and >= 0.8x the bare app's. MLflow comes with pip install 'ctml[bench]'.
+    The same LogisticRegression (the first 5,000 rows of Elec2, 8 features), one uvicorn worker each, on
+    loopback; 1-row and 100-row requests at 1 and 16 connections, from a separate load-generator process (raw
+    HTTP/1.1 keep-alive, closed loop) that costs every server the same. Goals: ctml >= 3x MLflow's throughput
+    with a lower p99 (goal 5x), and >= 0.8x the bare app's. MLflow comes with pip install 'ctml[bench]'.
     """
     from ctml.bench.serve import GOALS, ServeWorkload, bench_serve
 
     workload = ServeWorkload.quick() if quick else ServeWorkload()
     say = None if as_json else (lambda what: click.echo(f"  {what}", err=True))
-    result = bench_serve(workload, progress=say)
+    result = bench_serve(workload, data=data, progress=say)
     if write is not None:
         from ctml.bench._markdown import write_section
         from ctml.bench.serve import markdown_section
@@ -77,7 +82,7 @@ def serve(quick: bool, write: Path | None, as_json: bool) -> None:
     )
     click.echo(
         f"  goals: ctml >= {GOALS['mlflow_x']:g}x MLflow (goal {GOALS['mlflow_x_goal']:g}x), "
-        f">= {GOALS['bare_x']:g}x bare; predictions logged by ctml: {result.logged_rows:,}"
+        f">= {GOALS['bare_x']:g}x bare; predictions logged by ctml: {result.logged_rows:,}; {result.load}"
     )
     if result.mlflow_skipped:
         click.secho(f"MLflow was skipped: {result.mlflow_skipped}", fg="yellow")

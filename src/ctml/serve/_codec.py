@@ -1,8 +1,16 @@
-"""Requests to numbers: a JSON body checked against a model's signature and turned into a float64 matrix.
+"""Requests to numbers and answers to bytes: a JSON body checked against a model's signature and turned into a
+float64 matrix, and the JSON an answer is sent (and logged) as.
 
 Every way a body can be wrong ends in a :class:`BadRequest` whose message names the field (and the row of a
 batch), never in a library's traceback: malformed JSON, ``NaN``/``Infinity`` (not JSON, but Python's parser
 takes them), a value that is not a number, a missing or unknown feature, an empty or oversize batch.
+
+JSON is read and written with orjson when it is installed (the ``serve`` extra brings it): on a 100-row
+request it parses and encodes several times faster than the standard library, which was the largest share of
+the predict path after the model itself. A body orjson refuses is read again by the standard library, which
+decides, with its messages, whether it is JSON after all (UTF-16, numbers past float64's range) and what is
+wrong. One difference is left, and it does not reach a model: orjson reads an integer past 64 bits as the
+nearest float, the standard library as an exact ``int``; features become float64 either way.
 """
 
 from __future__ import annotations
@@ -15,7 +23,12 @@ import numpy as np
 
 from ctml.flavors import Signature
 
-__all__ = ["BadRequest", "RowCodec", "parse_json"]
+try:
+    import orjson
+except ImportError:  # pragma: no cover - the serve extra brings it; the standard library does the same, slower
+    orjson = None  # type: ignore[assignment]
+
+__all__ = ["BadRequest", "RowCodec", "dumps", "parse_json"]
 
 
 class BadRequest(Exception):
@@ -39,12 +52,30 @@ def parse_json(body: bytes) -> Any:
     """The JSON document in ``body``; ``NaN`` and ``Infinity`` are refused."""
     if not body:
         raise BadRequest(400, "The request body is empty; send a JSON object.")
+    if orjson is not None:
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass  # the standard library decides (and words the error): see the module's docstring
     try:
         return json.loads(body, parse_constant=_no_constants)
     except BadRequest:
         raise
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise BadRequest(400, f"The request body is not valid JSON: {exc}.") from None
+
+
+def dumps(document: Any) -> bytes:
+    """Compact UTF-8 JSON, as Starlette's ``JSONResponse`` writes it. Floats must be finite (orjson would write
+    NaN as ``null``, the standard library refuses it): :meth:`LoadedModel.predict` checks a model's outputs.
+
+    >>> dumps({"predictions": ["UP"], "probabilities": [[0.25, 0.75]], "model": "é"}).decode()
+    '{"predictions":["UP"],"probabilities":[[0.25,0.75]],"model":"é"}'
+    """
+    if orjson is not None:
+        data: bytes = orjson.dumps(document)
+        return data
+    return json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 _NUMBERS = frozenset({int, float})

@@ -30,16 +30,33 @@ class LoadedModel:
         """Predictions and (for classifiers with probabilities) class probabilities, as JSON-ready lists.
 
         ``X`` comes from :attr:`codec`: float64, in training column order, finite. The flavor is called
-        directly, without the signature check :meth:`Model.predict` repeats.
+        directly, without the signature check :meth:`Model.predict` repeats. A NaN or an infinity in the
+        outputs is a ``ValueError`` (JSON has no such numbers): the server answers 500 and logs the failure.
         """
+        out, proba = self._outputs(X)
+        if self.classes is None:
+            if not np.isfinite(out).all():
+                raise ValueError(f"The model returned NaN or an infinity for {_count(out)} of {len(out)} rows.")
+            return out.tolist(), None
+        classes = self.classes
+        labels = [classes[i] for i in out.tolist()]
+        if proba is None:
+            return labels, None
+        if not np.isfinite(proba).all():
+            raise ValueError(f"The model returned a NaN or infinite probability in {_count(proba)} of {len(out)} rows.")
+        return labels, proba.tolist()
+
+    def _outputs(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         m = self.loaded
         out = m.flavor.predict(m.estimator, X, m.signature)
-        if self.classes is None:
-            return out.tolist(), None
-        labels = [self.classes[i] for i in out.tolist()]
-        if "proba" not in m.flavor.capabilities:
-            return labels, None
-        return labels, m.flavor.predict_proba(m.estimator, X, m.signature).tolist()
+        if self.classes is None or "proba" not in m.flavor.capabilities:
+            return out, None
+        return out, m.flavor.predict_proba(m.estimator, X, m.signature)
+
+
+def _count(values: np.ndarray) -> int:
+    bad = ~np.isfinite(values)
+    return int((bad.any(axis=1) if bad.ndim > 1 else bad).sum())
 
 
 def load_version(registry: ModelRegistry, model: str, version: int, *, max_rows: int) -> LoadedModel:
@@ -52,5 +69,5 @@ def load_version(registry: ModelRegistry, model: str, version: int, *, max_rows:
     loaded = Model.from_bytes(data, digest=digest)
     codec = RowCodec(loaded.signature, max_rows=max_rows)
     served = LoadedModel(model, version, digest, loaded, codec, loaded.signature.classes)
-    served.predict(np.zeros((1, len(loaded.signature.feature_names))))  # first calls pay for lazy set-up
+    served._outputs(np.zeros((1, len(loaded.signature.feature_names))))  # first calls pay for lazy set-up
     return served

@@ -7,7 +7,6 @@ refreshing tokens happen on threads. Every bad request is a 4xx whose message na
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,7 +26,7 @@ from ctml.ids import new_id
 from ctml.meta import MetaStore
 from ctml.registry import ModelRegistry
 from ctml.serve._auth import TokenAuth, TokenCache
-from ctml.serve._codec import BadRequest, parse_json
+from ctml.serve._codec import BadRequest, dumps, parse_json
 from ctml.serve._config import ServeConfig
 from ctml.serve._feedback import parse_feedback
 from ctml.serve._log import LogChunk, PredictionLog
@@ -80,14 +79,14 @@ class ModelServer:
         )
         self._started = False
         self.app = Starlette(
-            routes=[
+            routes=[  # predict first: Starlette tries the routes in order, on every request
+                Route("/v1/apps/{app}/predict", self._predict, methods=["POST"]),
                 Route("/healthz", self._healthz, methods=["GET"]),
                 Route("/readyz", self._readyz, methods=["GET"]),
                 Route("/metrics", self._metrics, methods=["GET"]),
                 Route("/openapi.json", self._openapi, methods=["GET"]),
                 Route("/v1/apps", self._apps, methods=["GET"]),
                 Route("/v1/apps/{app}", self._app_info, methods=["GET"]),
-                Route("/v1/apps/{app}/predict", self._predict, methods=["POST"]),
                 Route("/v1/apps/{app}/feedback", self._feedback, methods=["POST"]),
                 Route("/v1/apps/{app}/reload", self._reload, methods=["POST"]),
             ],
@@ -207,12 +206,13 @@ class ModelServer:
         if probabilities is not None:
             body_out["classes"] = list(served.classes or ())
             body_out["probabilities"] = probabilities
-        answer = _dumps(body_out)
+        answer = dumps(body_out)
         latency_ms = (self.clock.monotonic() - started) * 1000.0
         at_ms = int(now.timestamp() * 1000)
         inputs = _text(body, rows)
+        output = answer.decode()
         self.log.offer(
-            LogChunk(name, served.model, served.version, route, batch, len(rows), inputs, answer, latency_ms, at_ms)
+            LogChunk(name, served.model, served.version, route, batch, len(rows), inputs, output, latency_ms, at_ms)
         )
         shadow = None
         if routes.shadow is not None:
@@ -229,7 +229,7 @@ class ModelServer:
         batch = new_id(now)
         error = f"{type(exc).__name__}: {exc}"[:500]
         latency_ms = (self.clock.monotonic() - started) * 1000.0
-        output = _dumps({"predictions": None, "probabilities": None, "error": error})
+        output = dumps({"predictions": None, "probabilities": None, "error": error}).decode()
         chunk = LogChunk(name, served.model, served.version, route, batch, len(rows), _text(body, rows), output,
                          latency_ms, int(now.timestamp() * 1000))  # fmt: skip
         self.log.offer(chunk)
@@ -296,8 +296,12 @@ class ModelServer:
         except BadRequest as exc:  # the shadow's signature differs: count it, the answer was already sent
             self.metrics.errors.labels(name, "shadow", str(exc.status)).inc()
             return
+        except Exception as exc:  # the shadow model failed: it must not fail the request it shadows
+            _log.warning("shadow %s v%s failed: %s: %s", shadow.model, shadow.version, type(exc).__name__, exc)
+            self.metrics.errors.labels(name, "shadow", "500").inc()
+            return
         latency_ms = (self.clock.monotonic() - started) * 1000.0
-        output = _dumps({"predictions": predictions, "probabilities": probabilities, "shadow_of": batch})
+        output = dumps({"predictions": predictions, "probabilities": probabilities, "shadow_of": batch}).decode()
         chunk = LogChunk(
             name, shadow.model, shadow.version, "shadow", new_id(self.clock.now()), len(rows), inputs, output,
             latency_ms, at_ms,
@@ -385,14 +389,9 @@ class ModelServer:
         }
 
 
-def _dumps(document: Any) -> str:
-    """JSON as Starlette's JSONResponse writes it (compact, UTF-8, no NaN), once for the answer and the log."""
-    return json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-
-
 def _text(body: bytes, rows: list[Any]) -> str:
     """The request body as the log keeps it: as sent when it is UTF-8 (it parsed as JSON), else re-encoded."""
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:  # JSON may come as UTF-16 or UTF-32
-        return _dumps({"rows": rows})
+        return dumps({"rows": rows}).decode()
