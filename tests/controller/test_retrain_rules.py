@@ -96,7 +96,7 @@ def test_a_batch_failing_validation_is_left_out_or_kept_as_the_app_says(
         pacsv.write_csv(_unit_change(elec2, 1), data / "part-01.csv")
         clock.advance(60)
         ingest = [a for a in controller.reconcile_once() if a.kind == "ingest"]
-        rejections = ws.meta.decisions.list(kind="validation")
+        rejections = ws.meta.decisions.list(app="elec2", kind="validation")  # listed with the app's decisions
         assert len(rejections) == 1
         assert "nswdemand" in str(rejections[0].evidence)
         versions = source_versions(controller.datasets, "elec2")

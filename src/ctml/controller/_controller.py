@@ -178,7 +178,8 @@ class Controller:
     # -- steps -------------------------------------------------------------------------------------------------
 
     def _ingest(self) -> list[Action]:
-        result = self.datasets.ingest(self.app.name, self.app.source, target=self.app.target, time_column=self.app.time)
+        result = self.datasets.ingest(self.app.name, self.app.source, target=self.app.target, time_column=self.app.time,
+                                      app=self.app.name)  # fmt: skip
         out = []
         if result.new_versions:
             rows = sum(v.rows for v in result.new_versions)

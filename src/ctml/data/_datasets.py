@@ -99,12 +99,14 @@ class Datasets:
         target: str | None = None,
         time_column: str | None = None,
         progress: Progress | None = None,
+        app: str | None = None,
     ) -> IngestResult:
         """Ingest what ``source`` has that its watermark has not seen; one version per chunk (file, query).
 
         Each chunk is validated against ``reference`` or, by default, against the schema of the dataset so far
         (the latest version's); a chunk with a ``fail`` finding is not stored and its watermark does not move,
-        so it is retried after it is fixed. ``validate=False`` stores without checking.
+        so it is retried after it is fixed. ``validate=False`` stores without checking. ``app`` names the app whose
+        source this is, so a rejection (a ``validation`` decision) is listed with the app's other decisions.
         """
         mark_source = _mark_source(dataset, source)
         marks = {key: mark.token for key, mark in self.meta.watermarks.get(mark_source).items()}
@@ -142,15 +144,15 @@ class Datasets:
                 continue  # a query with no new rows
             outcomes.append(outcome)
             if outcome.version is None and outcome.report is not None:
-                self._record_rejection(dataset, outcome.report)
+                self._record_rejection(dataset, outcome.report, app)
             if outcome.version is not None and chunk.key:
                 self.meta.watermarks.advance(mark_source, {chunk.key: chunk.token}, outcome.version.id)
         return IngestResult(dataset, tuple(outcomes), skipped=len(marks))
 
-    def _record_rejection(self, dataset: str, report: Report) -> None:
+    def _record_rejection(self, dataset: str, report: Report, app: str | None) -> None:
         """A rejected batch is a decision with its evidence, listed with the other decisions (kind validation)."""
         evidence: JSONObject = {"dataset": dataset, **report.as_dict()}
-        self.meta.decisions.record("validation", "rejected", report.summary(), evidence, actor=self.actor)
+        self.meta.decisions.record("validation", "rejected", report.summary(), evidence, app=app, actor=self.actor)
 
     def add(self, dataset: str, data: Any, **options: Any) -> IngestResult:
         """Ingest in-memory data (pyarrow, pandas, polars, numpy, a dict of columns) as one version."""
