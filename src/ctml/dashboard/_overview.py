@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ctml.dashboard._charts import PALETTE, Line, Mark, line_chart, sparkline
-from ctml.dashboard._queries import Decision, Queries, Series
+from ctml.dashboard._queries import Queries, Series
+from ctml.meta import Decision
 
 __all__ = ["AppSummary", "app_charts", "marks_for", "next_check", "summarize"]
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
 
-from ctml.dashboard._rows import Decision, Page, RunRow, Series, VersionRow, decision_row, version_row
-from ctml.meta import MetaStore
+from ctml.dashboard._rows import Page, RunRow, Series, VersionRow, version_row
+from ctml.meta import Decision, MetaStore
 from ctml.meta._engine import readonly
 from ctml.meta._records import from_ms, load, must_ms
 from ctml.meta._schema import (
@@ -35,7 +35,7 @@ from ctml.meta._schema import (
     steps,
 )
 
-__all__ = ["Decision", "Page", "Queries", "RunRow", "Series", "VersionRow"]
+__all__ = ["Page", "Queries", "RunRow", "Series", "VersionRow"]
 
 MONITOR_KIND = "monitor"  # ctml.monitor writes its observations as metrics of one run per app of this kind
 
@@ -315,18 +315,18 @@ class Queries:
             .limit(size)
             .offset(where.offset)
         )
-        return [decision_row(r) for r in self._all(query)], where
+        return [Decision.from_row(r) for r in self._all(query)], where
 
     def decision(self, decision_id: str) -> Decision | None:
         found = self._all(select(decisions).where(decisions.c.id == decision_id))
-        return None if not found else decision_row(found[0])
+        return None if not found else Decision.from_row(found[0])
 
     def last_decision(self, app: str, kinds: Sequence[str] | None = None) -> Decision | None:
         query = select(decisions).where(decisions.c.app == app)
         if kinds is not None:
             query = query.where(decisions.c.kind.in_(list(kinds)))
         found = self._all(query.order_by(decisions.c.created_ms.desc(), decisions.c.id.desc()).limit(1))
-        return None if not found else decision_row(found[0])
+        return None if not found else Decision.from_row(found[0])
 
     def markers(self, app: str, limit: int = 300) -> list[Decision]:
         """Decisions worth a mark on a time axis: retrains, gate verdicts, approvals and roll-out ends."""
@@ -338,7 +338,7 @@ class Queries:
         query = (
             select(decisions).where(decisions.c.app == app, wanted).order_by(decisions.c.created_ms.desc()).limit(limit)
         )
-        return [decision_row(r) for r in reversed(self._all(query))]
+        return [Decision.from_row(r) for r in reversed(self._all(query))]
 
     def approvals(self, app: str | None = None, limit: int = 1000) -> set[str]:
         """Ids of gate decisions already approved (an ``approval`` decision names its gate decision)."""

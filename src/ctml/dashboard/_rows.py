@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ctml.meta import Decision
 from ctml.meta._records import load, must_ms
 
-__all__ = ["Decision", "Page", "RunRow", "Series", "VersionRow", "decision_row", "version_row"]
+__all__ = ["Page", "RunRow", "Series", "VersionRow", "version_row"]
 
 
 @dataclass(frozen=True)
@@ -81,21 +80,4 @@ def version_row(r: Any) -> VersionRow:
         r.actor,
         must_ms(r.created_ms),
         job if isinstance(job, str) else None,
-    )
-
-
-def decision_row(r: Any) -> Decision:
-    """A row of the decisions table as the store's own :class:`~ctml.meta.Decision`."""
-    return Decision(
-        r.id,
-        r.app,
-        r.kind,
-        r.outcome,
-        r.summary,
-        load(r.evidence),
-        r.run_id,
-        r.model,
-        r.version,
-        r.actor,
-        must_ms(r.created_ms),
     )

@@ -99,22 +99,7 @@ class DecisionRepo(Repo):
             query = query.where(decisions.c.run_id == run_id)
         query = query.order_by(decisions.c.created_ms.desc(), decisions.c.id.desc()).limit(limit)
         with self._read() as conn:
-            return [
-                Decision(
-                    r.id,
-                    r.app,
-                    r.kind,
-                    r.outcome,
-                    r.summary,
-                    load(r.evidence),
-                    r.run_id,
-                    r.model,
-                    r.version,
-                    r.actor,
-                    must_ms(r.created_ms),
-                )
-                for r in conn.execute(query)
-            ]
+            return [Decision.from_row(r) for r in conn.execute(query)]
 
 
 class AuditRepo(Repo):

@@ -232,6 +232,12 @@ class Decision:
     actor: str
     created_at: datetime
 
+    @classmethod
+    def from_row(cls, r: Any) -> Decision:
+        """A row of the ``decisions`` table (any query selecting its columns)."""
+        return cls(r.id, r.app, r.kind, r.outcome, r.summary, load(r.evidence), r.run_id, r.model, r.version, r.actor,
+                   must_ms(r.created_ms))  # fmt: skip
+
 
 @dataclass(frozen=True)
 class AuditEntry:
