@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import os
 import socket
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from _services import unreachable
+from _services import scratch_database, unreachable
 from ctml.meta import open_meta
 from ctml.testing.bus import BusHarness, MemoryHarness, NatsHarness, RedisHarness, SqlHarness
 
-POSTGRES_SERVER = os.environ.get("CTML_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432").rstrip("/")
 REDIS_URL = os.environ.get("CTML_TEST_REDIS", "redis://127.0.0.1:6379/0")
 NATS_URL = os.environ.get("CTML_TEST_NATS", "nats://127.0.0.1:4222")
 
@@ -52,20 +50,9 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A scratch PostgreSQL database carrying the metadata schema, dropped after the test."""
-    psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
-    try:
-        admin = psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        unreachable(f"PostgreSQL is not reachable at {POSTGRES_SERVER}: {exc}")
-    name = f"ctml_bus_{uuid.uuid4().hex[:16]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = f"{POSTGRES_SERVER}/{name}"
+    with scratch_database() as url:
         open_meta(url).close()
         yield url
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 @pytest.fixture

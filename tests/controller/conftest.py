@@ -20,7 +20,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from _elec2 import ELEC2_10K
-from _services import unreachable
+from _services import scratch_database, unreachable
 from ctml.app import App
 from ctml.bus import Bus, NatsBus, RedisBus, SqlBus
 from ctml.clock import Clock, SimulatedClock
@@ -32,7 +32,6 @@ from ctml.train import SlidingWindow
 from ctml.triggers import Manual, RetrainPolicy
 from ctml.workspace import Workspace
 
-POSTGRES_SERVER = os.environ.get("CTML_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432").rstrip("/")
 REDIS_URL = os.environ.get("CTML_TEST_REDIS", "redis://127.0.0.1:6379/0")
 NATS_URL = os.environ.get("CTML_TEST_NATS", "nats://127.0.0.1:4222")
 VISIBILITY = 1.0
@@ -89,18 +88,8 @@ def clock() -> SimulatedClock:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A new, empty PostgreSQL database, dropped afterwards."""
-    psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
-    try:
-        admin = psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        unreachable(f"PostgreSQL is not reachable at {POSTGRES_SERVER}: {exc}")
-    name = f"ctml_test_{uuid.uuid4().hex[:16]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{POSTGRES_SERVER}/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with scratch_database() as url:
+        yield url
 
 
 @dataclass(frozen=True)

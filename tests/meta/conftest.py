@@ -7,20 +7,16 @@ PostgreSQL tests run against the real server at ``CTML_TEST_POSTGRES`` (default
 from __future__ import annotations
 
 import itertools
-import os
 import socket
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from _services import unreachable
+from _services import POSTGRES_SERVER, ScratchDatabases
 from ctml.meta import MetaStore, open_meta
 from ctml.store import ArtifactStore, open_store
 from ctml.testing.meta import MetaStoreFactory
-
-POSTGRES_SERVER = os.environ.get("CTML_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432").rstrip("/")
 
 
 def free_port() -> int:
@@ -29,32 +25,6 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
-
-
-class ScratchDatabases:
-    """Creates empty PostgreSQL databases with unique names and drops them all at the end."""
-
-    def __init__(self, server: str) -> None:
-        psycopg = pytest.importorskip("psycopg", reason="the postgres extra is not installed")
-        self.server = server
-        self.names: list[str] = []
-        try:
-            self._admin = psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=3)
-        except psycopg.OperationalError as exc:
-            unreachable(f"PostgreSQL is not reachable at {server}: {exc}")
-
-    def create(self) -> str:
-        """The URL of a new, empty database."""
-        name = f"ctml_test_{uuid.uuid4().hex[:16]}"
-        self._admin.execute(f'CREATE DATABASE "{name}"')
-        self.names.append(name)
-        return f"{self.server}/{name}"
-
-    def drop_all(self) -> None:
-        for name in self.names:
-            self._admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        self.names.clear()
-        self._admin.close()
 
 
 @pytest.fixture
