@@ -179,21 +179,21 @@ class Controller:
 
     def _ingest(self) -> list[Action]:
         result = self.datasets.ingest(self.app.name, self.app.source, target=self.app.target, time_column=self.app.time,
-                                      app=self.app.name)  # fmt: skip
+                                      app=self.app.name, keep_invalid=self.app.on_invalid == "keep")  # fmt: skip
+        kept = result.kept
+        fresh = [v for v in result.new_versions if all(v is not k.version for k in kept)]
         out = []
-        if result.new_versions:
-            rows = sum(v.rows for v in result.new_versions)
-            names = ", ".join(f"@{v.version}" for v in result.new_versions)
-            out.append(Action("ingest", "new", f"{len(result.new_versions)} new version(s) ({names}), {rows} rows"))
+        if fresh:
+            rows = sum(v.rows for v in fresh)
+            names = ", ".join(f"@{v.version}" for v in fresh)
+            out.append(Action("ingest", "new", f"{len(fresh)} new version(s) ({names}), {rows} rows"))
         for rejected in result.rejected:
             out.append(Action("ingest", "rejected", f"{rejected.label}: rejected by validation"))
-        if result.rejected and self.app.on_invalid == "keep":
-            # the findings are recorded (a validation decision each); the app asked to store the batches anyway
-            kept = self.datasets.ingest(self.app.name, self.app.source, validate=False, target=self.app.target,
-                                        time_column=self.app.time)  # fmt: skip
-            for version in kept.new_versions:
-                out.append(Action("ingest", "kept", f"@{version.version}: {version.rows} rows stored despite "
-                                  "failing validation (the app's on_invalid is 'keep')"))  # fmt: skip
+        for outcome in kept:  # the findings are recorded (a validation decision each); the app keeps the batch
+            assert outcome.version is not None
+            out.append(Action("ingest", "rejected", f"{outcome.label}: rejected by validation"))
+            out.append(Action("ingest", "kept", f"@{outcome.version.version}: {outcome.version.rows} rows stored "
+                              "despite failing validation (the app's on_invalid is 'keep')"))  # fmt: skip
         return out
 
     def _first(self, state: ControllerState, revision: int, now: datetime | None) -> list[Action]:
@@ -321,11 +321,9 @@ class Controller:
         evidence: JSONObject = {"job": job_id, "kind": str(job["kind"]), "error": type(exc).__name__,
                                 "message": str(exc), "rows": history.rows}  # fmt: skip
         decision = self._decision("train", "failed", summary, evidence, self.clock.now())
-        new = replace(state, job=None, trained_rows=history.rows)
+        new = replace(state, job=None, trained_rows=history.rows, trigger=state.trigger.rearmed())
         if job["kind"] == "first":
             new = replace(new, first_tried=[str(i) for i in job["datasets"]])  # type: ignore[union-attr]
-        else:
-            new = replace(new, trigger=new.trigger.rearmed())
         self.workspace.meta.controller.transition(self.app.name, new.to_json(), expected_revision=revision,
                                                   decisions=[decision],
                                                   events=[(f"train-failed-{job_id}", "train.failed",

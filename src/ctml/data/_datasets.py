@@ -67,6 +67,11 @@ class IngestResult:
         return [o for o in self.outcomes if not o.accepted]
 
     @property
+    def kept(self) -> list[Outcome]:
+        """Batches that failed validation and were stored anyway (``keep_invalid``)."""
+        return [o for o in self.outcomes if o.accepted and o.failed_validation]
+
+    @property
     def ok(self) -> bool:
         return not self.rejected
 
@@ -100,6 +105,7 @@ class Datasets:
         time_column: str | None = None,
         progress: Progress | None = None,
         app: str | None = None,
+        keep_invalid: bool = False,
     ) -> IngestResult:
         """Ingest what ``source`` has that its watermark has not seen; one version per chunk (file, query).
 
@@ -107,6 +113,7 @@ class Datasets:
         (the latest version's); a chunk with a ``fail`` finding is not stored and its watermark does not move,
         so it is retried after it is fixed. ``validate=False`` stores without checking. ``app`` names the app whose
         source this is, so a rejection (a ``validation`` decision) is listed with the app's other decisions.
+        ``keep_invalid`` stores a readable batch that fails validation anyway, its findings still recorded.
         """
         mark_source = _mark_source(dataset, source)
         marks = {key: mark.token for key, mark in self.meta.watermarks.get(mark_source).items()}
@@ -134,6 +141,7 @@ class Datasets:
                         allow_empty=chunk.description.get("kind") == "sql",
                         progress=report_rows,
                         sketch_reference=self.sketch_reference(dataset),
+                        keep_invalid=keep_invalid,
                     )
                     break
                 except WiderType as wider:  # a later block needs a wider type than the first block showed
@@ -143,15 +151,17 @@ class Datasets:
             if outcome.version is None and outcome.report is None:
                 continue  # a query with no new rows
             outcomes.append(outcome)
-            if outcome.version is None and outcome.report is not None:
-                self._record_rejection(dataset, outcome.report, app)
+            if outcome.failed_validation:
+                assert outcome.report is not None
+                self._record_rejection(dataset, outcome.report, app, kept=outcome.accepted)
             if outcome.version is not None and chunk.key:
                 self.meta.watermarks.advance(mark_source, {chunk.key: chunk.token}, outcome.version.id)
         return IngestResult(dataset, tuple(outcomes), skipped=len(marks))
 
-    def _record_rejection(self, dataset: str, report: Report, app: str | None) -> None:
-        """A rejected batch is a decision with its evidence, listed with the other decisions (kind validation)."""
-        evidence: JSONObject = {"dataset": dataset, **report.as_dict()}
+    def _record_rejection(self, dataset: str, report: Report, app: str | None, *, kept: bool) -> None:
+        """A rejected batch is a decision with its evidence, listed with the other decisions (kind validation);
+        ``kept``: it was stored anyway."""
+        evidence: JSONObject = {"dataset": dataset, "kept": kept, **report.as_dict()}
         self.meta.decisions.record("validation", "rejected", report.summary(), evidence, app=app, actor=self.actor)
 
     def add(self, dataset: str, data: Any, **options: Any) -> IngestResult:

@@ -55,6 +55,11 @@ class Outcome:
     def accepted(self) -> bool:
         return self.version is not None
 
+    @property
+    def failed_validation(self) -> bool:
+        """Validation failed: the batch was rejected, or stored anyway (``keep_invalid``)."""
+        return self.report is not None and not self.report.passed
+
     def as_dict(self) -> JSONObject:
         return {
             "source": self.label,
@@ -83,8 +88,10 @@ def store_batches(
     allow_empty: bool = False,
     progress: RowProgress | None = None,
     sketch_reference: DatasetProfile | None = None,
+    keep_invalid: bool = False,
 ) -> Outcome:
-    """Write ``batches`` as a version of ``dataset`` unless validation against ``reference`` fails.
+    """Write ``batches`` as a version of ``dataset`` unless validation against ``reference`` fails (with
+    ``keep_invalid``, a readable, non-empty batch is written anyway and its failing report returned with it).
 
     ``base`` is the schema so far (the previous version's); the new version's schema is ``base`` widened by
     this batch. An empty stream is rejected (or, with ``allow_empty``, yields no version and no report).
@@ -132,7 +139,7 @@ def store_batches(
             return Outcome(label, None, False, None)
         if validator is not None:
             report = validator.report()
-            if not report.passed:
+            if not report.passed and not keep_invalid:
                 return Outcome(label, None, False, report)
         if digest is None or profile is None or digest.rows == 0:
             return _rejected(label, validator, "empty", f"{label} has no rows; an empty batch is never stored.")
