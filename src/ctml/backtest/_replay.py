@@ -130,11 +130,9 @@ def _replay(
             labelled = due
             write(written, j - delay if j - delay > written else written)
             written = max(written, j - delay)
-            server.log.flush()
             if j < stream.rows:
                 reconcile(j)
                 server.watcher.poll()
-        server.log.flush()
     finally:
         client.close()
         server.stop()
