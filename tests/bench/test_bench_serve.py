@@ -25,6 +25,7 @@ def test_a_short_run_measures_ctml_and_the_bare_app(tmp_path: Path) -> None:
         assert set(s) >= KEYS
         assert s["ctml_rps"] > 0
         assert s["bare_rps"] > 0
+        assert s["ctml_sklearn_rps"] > 0  # ctml serve --no-fast-path
         assert s["errors"] == {}
     assert result.logged_rows >= sum(s["ctml_rps"] * 0.4 * s["rows"] for s in scenarios) * 0.5
     section = markdown_section(result, "ctml bench serve --write docs/benchmarks.md")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from starlette.testclient import TestClient
 
-from ctml.flavors import Signature
+from ctml.flavors import Signature, predictor
 from ctml.serve import LoadedModel, ModelServer, RowCodec, _codec
 from ctml.serve._codec import BadRequest, dumps, parse_json
 
@@ -87,8 +87,8 @@ def test_a_model_answering_nan_gets_a_500_naming_it_and_the_failure_is_logged(
 ) -> None:
     routes = server.slots["elec"].routes
     assert routes is not None
-    estimator = routes.champion.loaded.estimator
-    monkeypatch.setattr(estimator, "predict_proba", lambda X: np.full((len(X), 2), np.nan))
+    nan_proba = lambda X: (np.zeros(len(X), dtype=np.int64), np.full((len(X), 2), np.nan))  # noqa: E731
+    monkeypatch.setattr(routes.champion.outputs, "_call", nan_proba)
     answer = client.post("/v1/apps/elec/predict", json={"rows": [row(0), row(1)]})
     assert answer.status_code == 500
     assert answer.json()["error"]["message"] == "The model elec v1 failed on this request (ValueError)."
@@ -101,11 +101,26 @@ def test_a_model_answering_nan_gets_a_500_naming_it_and_the_failure_is_logged(
 def test_a_regressor_answering_infinity_is_refused_before_it_is_encoded() -> None:
     signature = Signature(("a", "b"), ("float64", "float64"), "regression")
     flavor = SimpleNamespace(
-        capabilities=frozenset(), predict=lambda estimator, X, signature: np.array([1.0, np.inf, 2.0])
+        name="fake", capabilities=frozenset(), predict=lambda estimator, X, signature: np.array([1.0, np.inf, 2.0])
     )
-    loaded = SimpleNamespace(flavor=flavor, estimator=None, signature=signature)
-    served = LoadedModel("m", 1, "digest", loaded, RowCodec(signature, max_rows=10), None)  # type: ignore[arg-type]
+    loaded: Any = SimpleNamespace(flavor=flavor, estimator=None, signature=signature)
+    served = LoadedModel("m", 1, "digest", loaded, RowCodec(signature, max_rows=10), None, predictor(loaded))
     with pytest.raises(ValueError, match="NaN or an infinity for 1 of 3 rows"):
         served.predict(np.zeros((3, 2)))
     flavor.predict = lambda estimator, X, signature: np.array([1.0, -2.5, 2.0])
     assert served.predict(np.zeros((3, 2))) == ([1.0, -2.5, 2.0], None)
+
+
+def test_a_linear_champion_answers_through_the_fast_path_exactly_as_its_model(
+    client: TestClient, server: ModelServer
+) -> None:
+    routes = server.slots["elec"].routes
+    assert routes is not None
+    assert routes.champion.outputs.fast  # a LogisticRegression: one NumPy pass, proven equal when loaded
+    rows = [row(i) for i in range(50)]
+    answer = client.post("/v1/apps/elec/predict", json={"rows": rows})
+    assert answer.status_code == 200
+    model = routes.champion.loaded
+    X = np.array([[r[n] for n in model.signature.feature_names] for r in rows])
+    assert answer.json()["predictions"] == model.predict(X).tolist()
+    assert answer.json()["probabilities"] == model.predict_proba(X).tolist()  # bit for bit, through JSON

@@ -64,7 +64,8 @@ def test_a_failing_shadow_is_counted_and_never_touches_the_answer(
     routes = server.slots["elec"].routes
     assert routes is not None
     assert routes.shadow is not None
-    monkeypatch.setattr(routes.shadow.loaded.estimator, "predict_proba", lambda X: np.full((len(X), 2), np.nan))
+    nan_proba = lambda X: (np.zeros(len(X), dtype=np.int64), np.full((len(X), 2), np.nan))  # noqa: E731
+    monkeypatch.setattr(routes.shadow.outputs, "_call", nan_proba)
     answer = client.post("/v1/apps/elec/predict", json=row())
     assert answer.status_code == 200
     assert (answer.json()["route"], answer.json()["version"]) == ("champion", 1)

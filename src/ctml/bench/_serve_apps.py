@@ -1,7 +1,8 @@
 """The servers ``ctml bench serve`` measures, each started as its own process under one uvicorn worker.
 
 ``python -m ctml.bench._serve_apps ctml META_URL ARTIFACTS PORT``: ``ctml serve``'s server (``run_server``),
-logging on.
+logging on. ``ctml_sklearn`` instead of ``ctml``: the same, as ``ctml serve --no-fast-path`` (the model answered
+through scikit-learn's ``predict`` and ``predict_proba``, as the bare app does).
 ``python -m ctml.bench._serve_apps bare MODEL_FILE PORT``: a bare Starlette app: parse, predict, answer;
 no validation beyond what numpy does, no ids, no log, no metrics.
 """
@@ -21,14 +22,14 @@ def _run(app: Any, port: int) -> None:
     uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)).run()
 
 
-def ctml_server(meta_url: str, artifacts: str) -> Any:
+def ctml_server(meta_url: str, artifacts: str, *, fast_path: bool = True) -> Any:
     from ctml.meta import open_meta
     from ctml.registry import ModelRegistry
     from ctml.serve import AppSpec, ModelServer, ServeConfig
     from ctml.store import open_store
 
     registry = ModelRegistry(open_meta(meta_url), open_store(artifacts))
-    return ModelServer(ServeConfig([AppSpec("elec", "elec")], poll_s=5.0), registry)
+    return ModelServer(ServeConfig([AppSpec("elec", "elec")], poll_s=5.0, fast_path=fast_path), registry)
 
 
 def bare_app(model_file: str) -> Any:
@@ -61,10 +62,10 @@ def bare_app(model_file: str) -> Any:
 
 if __name__ == "__main__":
     kind = sys.argv[1]
-    if kind == "ctml":
+    if kind in ("ctml", "ctml_sklearn"):
         from ctml.serve import run_server
 
         # exactly what `ctml serve` runs
-        run_server(ctml_server(sys.argv[2], sys.argv[3]), port=int(sys.argv[4]))
+        run_server(ctml_server(sys.argv[2], sys.argv[3], fast_path=kind == "ctml"), port=int(sys.argv[4]))
     else:
         _run(bare_app(sys.argv[2]), int(sys.argv[3]))

@@ -24,6 +24,10 @@ def serve(quick: bool, data: Path | None, write: Path | None, as_json: bool) -> 
     """Throughput and p99 of ctml (logging on), `mlflow models serve` and a bare Starlette app.
 
     \b
+    ctml runs twice: as `ctml serve` does by default (the model answered in one verified NumPy pass) and as
+    `ctml serve --no-fast-path` (scikit-learn's predict and predict_proba, like the bare app: column "sklearn").
+
+    \b
     The same LogisticRegression (the first 5,000 rows of Elec2, 8 features), one uvicorn worker each, on
     loopback; 1-row and 100-row requests at 1 and 16 connections, from a separate load-generator process (raw
     HTTP/1.1 keep-alive, closed loop) that costs every server the same. Goals: ctml >= 3x MLflow's throughput
@@ -56,6 +60,7 @@ def serve(quick: bool, data: Path | None, write: Path | None, as_json: bool) -> 
             "rows",
             "conns",
             "ctml rps",
+            "sklearn rps",
             "MLflow rps",
             "bare rps",
             "ctml/MLflow",
@@ -69,6 +74,7 @@ def serve(quick: bool, data: Path | None, write: Path | None, as_json: bool) -> 
                 s.rows,
                 s.connections,
                 num(s.ctml_rps),
+                num(s.ctml_sklearn_rps),
                 num(s.mlflow_rps),
                 num(s.bare_rps),
                 ratio(s.ctml_rps, s.mlflow_rps),

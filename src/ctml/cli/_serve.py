@@ -36,6 +36,11 @@ __all__ = ["serve", "tokens"]
 @click.option("--require-token-for-predict", is_flag=True, help="Predict and feedback need a 'predict' token.")
 @click.option("--no-ui", is_flag=True, help="Do not mount the dashboard at /ui.")
 @click.option(
+    "--no-fast-path",
+    is_flag=True,
+    help="Answer every model through its library's own calls, without ctml's verified linear NumPy path.",
+)
+@click.option(
     "--log-capacity",
     default=10_000,
     show_default=True,
@@ -51,6 +56,7 @@ def serve(
     poll_s: float,
     require_token_for_predict: bool,
     no_ui: bool,
+    no_fast_path: bool,
     log_capacity: int,
 ) -> None:
     """Serve model aliases: POST /v1/apps/NAME/predict and /feedback, /healthz, /readyz, /metrics, /openapi.json.
@@ -67,6 +73,7 @@ def serve(
         poll_s=poll_s,
         log_capacity=log_capacity,
         require_token_for_predict=require_token_for_predict,
+        fast_path=not no_fast_path,
         actor=state.settings.actor,
     )
     server = ModelServer(config, state.workspace.registry, clock=state.workspace.meta.clock)

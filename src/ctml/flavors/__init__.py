@@ -20,6 +20,7 @@ passes the conformance suite in :mod:`ctml.testing.flavors`.
 """
 
 from ctml.flavors._base import CAPABILITIES, Checkpointer, FileCheckpointer, ModelFlavor
+from ctml.flavors._fast import Predictor, predictor
 from ctml.flavors._lightgbm import LightGBMFlavor
 from ctml.flavors._model import Latency, Model, fit_model
 from ctml.flavors._registry import flavor_for, get_flavor, register_flavor, registered_flavors
@@ -37,6 +38,7 @@ __all__ = [
     "LightGBMFlavor",
     "Model",
     "ModelFlavor",
+    "Predictor",
     "RiverFlavor",
     "Signature",
     "SklearnFlavor",
@@ -47,6 +49,7 @@ __all__ = [
     "fit_model",
     "flavor_for",
     "get_flavor",
+    "predictor",
     "register_flavor",
     "registered_flavors",
 ]

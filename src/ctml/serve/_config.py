@@ -51,7 +51,8 @@ class ServeConfig:
     """A server's apps and limits. ``poll_s``: how often aliases and route tables are re-read.
 
     ``log_capacity`` rows fit in the prediction log's queue; with ``log_batch_rows`` they bound what a crash can
-    lose (see :mod:`ctml.serve._log`).
+    lose (see :mod:`ctml.serve._log`). ``fast_path``: answer plain linear scikit-learn models in one NumPy pass,
+    proven equal to scikit-learn's own answers when each version loads (see :func:`ctml.flavors.predictor`).
     """
 
     apps: Sequence[AppSpec]
@@ -61,6 +62,7 @@ class ServeConfig:
     log_capacity: int = 10_000
     log_batch_rows: int = 1_000
     require_token_for_predict: bool = False
+    fast_path: bool = True
     actor: str = "ctml-serve"
     extra: dict[str, str] = field(default_factory=dict)
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ctml.errors import NotFoundError
-from ctml.flavors import Model
+from ctml.flavors import Model, Predictor, predictor
 from ctml.registry import ModelRegistry
 from ctml.serve._codec import RowCodec
 
@@ -25,15 +25,17 @@ class LoadedModel:
     loaded: Model
     codec: RowCodec
     classes: tuple[Any, ...] | None
+    outputs: Predictor
 
     def predict(self, X: np.ndarray) -> tuple[list[Any], list[list[float]] | None]:
         """Predictions and (for classifiers with probabilities) class probabilities, as JSON-ready lists.
 
-        ``X`` comes from :attr:`codec`: float64, in training column order, finite. The flavor is called
-        directly, without the signature check :meth:`Model.predict` repeats. A NaN or an infinity in the
-        outputs is a ``ValueError`` (JSON has no such numbers): the server answers 500 and logs the failure.
+        ``X`` comes from :attr:`codec`: float64, in training column order, finite. :attr:`outputs` answers
+        without the signature check :meth:`Model.predict` repeats, in one call (see
+        :func:`ctml.flavors.predictor`). A NaN or an infinity in the outputs is a ``ValueError`` (JSON has no
+        such numbers): the server answers 500 and logs the failure.
         """
-        out, proba = self._outputs(X)
+        out, proba = self.outputs(X)
         if self.classes is None:
             if not np.isfinite(out).all():
                 raise ValueError(f"The model returned NaN or an infinity for {_count(out)} of {len(out)} rows.")
@@ -46,21 +48,19 @@ class LoadedModel:
             raise ValueError(f"The model returned a NaN or infinite probability in {_count(proba)} of {len(out)} rows.")
         return labels, proba.tolist()
 
-    def _outputs(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        m = self.loaded
-        out = m.flavor.predict(m.estimator, X, m.signature)
-        if self.classes is None or "proba" not in m.flavor.capabilities:
-            return out, None
-        return out, m.flavor.predict_proba(m.estimator, X, m.signature)
-
 
 def _count(values: np.ndarray) -> int:
     bad = ~np.isfinite(values)
     return int((bad.any(axis=1) if bad.ndim > 1 else bad).sum())
 
 
-def load_version(registry: ModelRegistry, model: str, version: int, *, max_rows: int) -> LoadedModel:
-    """Load ``model`` v``version`` from the registry, verify its digest, and warm it with one prediction."""
+def load_version(
+    registry: ModelRegistry, model: str, version: int, *, max_rows: int, fast_path: bool = True
+) -> LoadedModel:
+    """Load ``model`` v``version`` from the registry, verify its digest, and warm it with one prediction.
+
+    ``fast_path``: answer through :func:`ctml.flavors.predictor`'s verified linear path where it applies.
+    """
     record = registry.resolve(model, version)
     digest = record.artifact_digest
     if digest is None:
@@ -68,6 +68,8 @@ def load_version(registry: ModelRegistry, model: str, version: int, *, max_rows:
     data = registry.artifacts.get_bytes(digest)  # hashed while read: a tampered artifact never loads
     loaded = Model.from_bytes(data, digest=digest)
     codec = RowCodec(loaded.signature, max_rows=max_rows)
-    served = LoadedModel(model, version, digest, loaded, codec, loaded.signature.classes)
-    served._outputs(np.zeros((1, len(loaded.signature.feature_names))))  # first calls pay for lazy set-up
+    served = LoadedModel(
+        model, version, digest, loaded, codec, loaded.signature.classes, predictor(loaded, fast=fast_path)
+    )
+    served.outputs(np.zeros((1, len(loaded.signature.feature_names))))  # first calls pay for lazy set-up
     return served

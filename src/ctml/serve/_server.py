@@ -73,6 +73,7 @@ class ModelServer:
             list(self.slots.values()),
             poll_s=config.poll_s,
             max_rows=config.max_batch_rows,
+            fast_path=config.fast_path,
             on_swap=lambda slot: self.metrics.swaps.labels(slot.spec.name).inc(),
             on_failure=lambda slot: self.metrics.load_failures.labels(slot.spec.name).inc(),
             on_poll=self.tokens.refresh,

@@ -43,6 +43,7 @@ class Watcher:
         *,
         poll_s: float,
         max_rows: int,
+        fast_path: bool = True,
         on_swap: Callable[[AppSlot], None] | None = None,
         on_failure: Callable[[AppSlot], None] | None = None,
         on_poll: Callable[[], None] | None = None,
@@ -51,6 +52,7 @@ class Watcher:
         self.slots = list(slots)
         self.poll_s = poll_s
         self.max_rows = max_rows
+        self.fast_path = fast_path
         self.on_swap = on_swap
         self.on_failure = on_failure
         self.on_poll = on_poll
@@ -124,7 +126,9 @@ class Watcher:
     def _load(self, model: str, version: int) -> LoadedModel:
         key = (model, version)
         if key not in self._cache:
-            self._cache[key] = load_version(self.registry, model, version, max_rows=self.max_rows)
+            self._cache[key] = load_version(
+                self.registry, model, version, max_rows=self.max_rows, fast_path=self.fast_path
+            )
         return self._cache[key]
 
     def _loop(self) -> None:
