@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -95,6 +97,29 @@ def test_feedback_late_out_of_order_and_unknown_ids(client: TestClient, server: 
     bad = client.post("/v1/apps/elec/feedback", json={"id": "x", "label": "UP"})
     assert bad.status_code == 422
     assert bad.json()["error"]["field"] == "id"
+
+
+def test_a_label_sent_while_its_prediction_is_in_the_writers_transaction_is_kept(
+    client: TestClient, server: ModelServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered, release = threading.Event(), threading.Event()
+    append = server.meta.predictions.append
+
+    def held_append(records: Any) -> Any:  # the writer has taken the batch off the queue and not committed it
+        entered.set()
+        release.wait(10)
+        return append(records)
+
+    monkeypatch.setattr(server.meta.predictions, "append", held_append)
+    [pid] = client.post("/v1/apps/elec/predict", json=row(0)).json()["ids"]
+    assert entered.wait(5)
+    assert server.log.depth == 0  # nothing queued: the only trace of the row is the open write
+    assert server.log.pending == 1
+    threading.Timer(0.3, release.set).start()
+    answer = client.post("/v1/apps/elec/feedback", json={"id": pid, "label": "UP"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"accepted": 1, "unknown": []}
+    assert server.log.pending == 0
 
 
 def test_health_readiness_metrics_and_openapi(registry: ModelRegistry) -> None:

@@ -107,6 +107,12 @@ class PredictionLog:
         return self._queued
 
     @property
+    def pending(self) -> int:
+        """Rows offered and not yet written: queued, or taken by the writer and still in its transaction."""
+        with self._cond:
+            return self._queued + self._writing
+
+    @property
     def dropped(self) -> int:
         return self._dropped
 

@@ -249,8 +249,9 @@ class ModelServer:
             return self._error(exc, name, "feedback", started)
         result = await run_in_threadpool(self.meta.predictions.add_feedback, name, labels)
         unknown = list(result.unknown)
-        if unknown and (self.log.depth or self.log.written < self._offered()):
-            # a label can overtake its prediction's log write: write the queue, then look once more
+        if unknown and self.log.pending:
+            # a label can overtake its prediction's log write (queued, or in the writer's open transaction):
+            # wait for the log, then look once more
             await run_in_threadpool(self.log.flush, 5.0)
             retry = await run_in_threadpool(self.meta.predictions.add_feedback, name, {u: labels[u] for u in unknown})
             unknown = list(retry.unknown)
@@ -266,9 +267,6 @@ class ModelServer:
         return JSONResponse(body, status_code=status)
 
     # -- helpers -------------------------------------------------------------------------------------------------
-
-    def _offered(self) -> int:
-        return self.log.written + self.log.depth
 
     def _route(
         self, name: str, routes: ActiveRoutes, request: Request, payload: Any
