@@ -258,29 +258,23 @@ def _servers(folder: Path, model: Any, rows: list[dict[str, float]]) -> dict[str
     def ours(batch: list[dict[str, float]]) -> bytes:
         return json.dumps(batch[0] if len(batch) == 1 else {"rows": batch}).encode()
 
-    servers: dict[str, Any] = {
-        "ctml": (
-            [sys.executable, "-m", "ctml.bench._serve_apps", "ctml", meta_url, artifacts],
+    servers: dict[str, Any] = {  # ctml_sklearn: `ctml serve --no-fast-path`
+        name: (
+            [sys.executable, "-m", "ctml.bench._serve_apps", name, meta_url, artifacts],
             "/readyz",
             "/v1/apps/elec/predict",
             ours,
             env,
-        ),
-        "ctml_sklearn": (
-            [sys.executable, "-m", "ctml.bench._serve_apps", "ctml_sklearn", meta_url, artifacts],
-            "/readyz",
-            "/v1/apps/elec/predict",
-            ours,
-            env,
-        ),
-        "bare": (
-            [sys.executable, "-m", "ctml.bench._serve_apps", "bare", str(model_file)],
-            "/ping",
-            "/predict",
-            ours,
-            env,
-        ),
+        )
+        for name in ("ctml", "ctml_sklearn")
     }
+    servers["bare"] = (
+        [sys.executable, "-m", "ctml.bench._serve_apps", "bare", str(model_file)],
+        "/ping",
+        "/predict",
+        ours,
+        env,
+    )
     if _mlflow_missing() is None:
         servers["mlflow"] = _mlflow_server(folder, model, env)
     return servers
