@@ -6,9 +6,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge, SGDClassifier, SGDRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier
 
 from ctml.flavors import Model, Signature, fit_model, predictor
@@ -50,7 +51,10 @@ CASES: dict[str, tuple[Any, Any]] = {
     "logistic multinomial": (LogisticRegression(max_iter=1000), _three),
     "scaled logistic": (make_pipeline(StandardScaler(), LogisticRegression()), _three),
     "logistic, no intercept": (LogisticRegression(fit_intercept=False, max_iter=1000), _binary),
+    "sgd log loss binary": (make_pipeline(StandardScaler(), SGDClassifier(loss="log_loss")), _binary),
+    "sgd log loss one-vs-rest": (make_pipeline(StandardScaler(), SGDClassifier(loss="log_loss")), _three),
     "linear regression": (LinearRegression(), lambda: X @ [1.0, -0.2, 3.0, 0.001] + rng.normal(size=len(X))),
+    "scaled sgd regressor": (make_pipeline(StandardScaler(), SGDRegressor()), lambda: X[:, 0] * 3.0 - X[:, 2]),
     "scaled ridge": (make_pipeline(StandardScaler(with_mean=False), Ridge(alpha=3.0)), lambda: X[:, 1] * 2.0),
 }
 
@@ -94,8 +98,13 @@ class _Tweaked(LogisticRegression):
 
 @pytest.mark.parametrize(
     "estimator",
-    [DecisionTreeClassifier(max_depth=3), _Tweaked(), make_pipeline(MinMaxScaler(), LogisticRegression())],
-    ids=["tree", "subclass", "other scaler"],
+    [
+        DecisionTreeClassifier(max_depth=3),
+        _Tweaked(),
+        make_pipeline(MinMaxScaler(), LogisticRegression()),
+        SGDClassifier(loss="modified_huber"),  # labels as the fast path's, probabilities by another formula
+    ],
+    ids=["tree", "subclass", "other scaler", "sgd modified huber"],
 )
 def test_other_models_are_served_through_their_flavor(estimator: Any) -> None:
     model = fit_model(estimator, X, _binary(), feature_names=NAMES, seed=0)
@@ -112,3 +121,15 @@ def test_a_model_that_disagrees_with_the_fast_path_on_the_probe_is_not_given_it(
     assert not predict.fast
     _, proba = predict(Z)
     assert np.array_equal(proba, model.flavor.predict_proba(model.estimator, Z, model.signature))
+
+
+@pytest.mark.parametrize(
+    ("estimator", "fast"), [(SGDClassifier(loss="hinge"), True), (LinearSVC(), False)], ids=["sgd hinge", "svc"]
+)
+def test_a_classifier_without_probabilities_is_answered_with_labels_alone(estimator: Any, fast: bool) -> None:
+    model = fit_model(estimator, X, _three(), feature_names=NAMES, seed=0)
+    predict = predictor(model)
+    assert predict.fast is fast
+    out, proba = predict(Z)
+    assert proba is None
+    assert np.array_equal(out, model.flavor.predict(model.estimator, Z, model.signature))

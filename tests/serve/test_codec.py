@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 from starlette.testclient import TestClient
 
-from ctml.flavors import Signature, predictor
+from ctml.flavors import Signature, fit_model, predictor
+from ctml.registry import ModelRegistry
 from ctml.serve import LoadedModel, ModelServer, RowCodec, _codec
 from ctml.serve._codec import BadRequest, dumps, parse_json
 
-from .models import row
+from .conftest import make_server
+from .models import FEATURES, elec2, row
 
 orjson = pytest.importorskip("orjson")
 
@@ -124,3 +126,21 @@ def test_a_linear_champion_answers_through_the_fast_path_exactly_as_its_model(
     X = np.array([[r[n] for n in model.signature.feature_names] for r in rows])
     assert answer.json()["predictions"] == model.predict(X).tolist()
     assert answer.json()["probabilities"] == model.predict_proba(X).tolist()  # bit for bit, through JSON
+
+
+def test_a_classifier_without_probabilities_is_served_with_labels_alone(registry: ModelRegistry) -> None:
+    from sklearn.linear_model import SGDClassifier
+
+    X, y = elec2()
+    hinge = fit_model(SGDClassifier(loss="hinge"), X, y, feature_names=FEATURES, seed=0)
+    version = registry.register("elec", hinge.to_bytes(), flavor="sklearn").version
+    registry.promote("elec", version)
+    server = make_server(registry, poll_s=60)
+    with TestClient(server.app) as client:
+        server.watcher.poll()
+        answer = client.post("/v1/apps/elec/predict", json={"rows": [row(0), row(1)]})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["version"] == version
+    assert "probabilities" not in body
+    assert body["predictions"] == hinge.predict(X[:2]).tolist()
