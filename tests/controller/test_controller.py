@@ -136,3 +136,26 @@ def test_two_controllers_on_one_postgres_database_only_one_acts(
     assert len(two.meta.models.versions("elec2")) == 2  # nothing was trained twice
     one.close()
     two.close()
+
+
+def test_the_champion_is_still_observed_while_a_roll_out_runs(
+    tmp_path: Path, elec2: pa.Table, clock: SimulatedClock
+) -> None:
+    from ctml.monitor import Monitor
+    from ctml.rollout import RolloutPlan
+
+    data = tmp_path / "data"
+    write_part(data, elec2, 0)
+    ws = open_workspace(tmp_path, f"sqlite:///{tmp_path / 'meta.db'}", clock)
+    controller = Controller(ws, make_app(data), owner="a")
+    controller.reconcile_once()  # the first champion, v1
+    challenger = ws.registry.register("elec2", ws.registry.load_bytes("elec2", 1), flavor="sklearn").version
+    controller.rollouts.start("elec2", "elec2", challenger, RolloutPlan(shadow_s=0, canary=(50.0,), bake_s=3600))
+    monitor = Monitor(ws.meta, "elec2", model="elec2")
+    for _ in range(3):
+        clock.advance(60)
+        assert [a.kind for a in controller.reconcile_once()] == ["rollout"]  # baking: the policy does not act
+    points = monitor.history("monitor.version")
+    assert [p.value for p in points] == [1.0, 1.0, 1.0]  # one observation of the champion per cycle, no gap
+    assert ws.registry.resolve("elec2", "champion").version == 1
+    ws.close()

@@ -4,7 +4,8 @@ One :meth:`Controller.reconcile_once` holding the lease ``controller:<app>``:
 
 1. ingest what the source has that its watermark has not seen (exactly once across restarts);
 2. finish a training job a killed controller left (it is named in the stored state);
-3. step an active roll-out, and stop there;
+3. step an active roll-out, observe the champion with the monitor (its time series goes on; the policy
+   does not act while a roll-out runs), and stop there;
 4. without a champion: train a first model, judge it against the gate's floors, register it, roll it out;
 5. with a champion: observe it with the monitor, ask the retraining policy; on ``retrain`` train a
    challenger, judge it against the champion on the same held-out rows, register it, record the verdict, and
@@ -161,6 +162,8 @@ class Controller:
             if active is not None and active[0].status == ACTIVE:
                 decision = self.rollouts.step(self.app.name, now=now)
                 actions.append(Action("rollout", decision.outcome, decision.reason, evidence=decision.evidence))
+                if self._champion() is not None:  # keep watching: no gap in the champion's series
+                    self._get_monitor().observe(now or self.clock.now())
                 return actions
             if self._champion() is None:
                 actions.extend(self._first(state, revision, now))
