@@ -5,5 +5,15 @@ Write it in Python (:class:`App`) or TOML (:func:`load_app`; ``ctml init`` write
 
 from ctml.app._spec import STRATEGIES, App, default_policy
 from ctml.app._toml import EXAMPLE, app_from_toml, load_app, parse_duration
+from ctml.app._tournament import Tournament
 
-__all__ = ["EXAMPLE", "STRATEGIES", "App", "app_from_toml", "default_policy", "load_app", "parse_duration"]
+__all__ = [
+    "EXAMPLE",
+    "STRATEGIES",
+    "App",
+    "Tournament",
+    "app_from_toml",
+    "default_policy",
+    "load_app",
+    "parse_duration",
+]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from ctml.app._tournament import Tournament
 from ctml.data import Source
 from ctml.errors import ConfigError
 from ctml.evaluate import Gate
@@ -65,6 +66,9 @@ class App:
     rollout: RolloutPlan = field(default_factory=RolloutPlan)
     holdout: float = 0.2
     seed: int = 0
+    tournament: Tournament | None = None
+    """The standing challengers and live promotion (:class:`Tournament`); ``None``: challengers are judged on a
+    holdout of their training window and rolled out by the plan."""
     on_invalid: str = "reject"
     """What the controller does with a batch that fails validation: ``reject`` leaves it out (recorded as a
     ``validation`` decision; fixed files are retried), ``keep`` stores it anyway with its findings recorded, for
@@ -104,5 +108,7 @@ class App:
             )
         if self.on_invalid not in ("reject", "keep"):
             raise ConfigError(f"'on_invalid' of app {self.name!r} must be 'reject' or 'keep'. Got {self.on_invalid!r}.")
+        if self.tournament is not None and not isinstance(self.tournament, Tournament):
+            raise ConfigError(f"The 'tournament' of app {self.name!r} must be a ctml.app.Tournament.")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise ConfigError(f"The 'seed' of app {self.name!r} must be an int. Got {self.seed!r}.")

@@ -6,9 +6,11 @@ writes labelled rows into, one Parquet file per window, as a live feed would. In
 1. the warm-up rows are the first file; one :meth:`Controller.reconcile_once` trains, judges and serves the
    first model;
 2. every row is predicted by the in-process :class:`ModelServer` (``/predict``, ``request_rows`` rows a
-   request, routed by the roll-out's route table) before its label is known;
-3. a row's label arrives ``delay`` rows later: it is sent to ``/feedback`` (stamped with its arrival time)
-   and written to the next file the source picks up;
+   request, routed by the roll-out's route table; every challenger answers it too) before its label is known;
+3. a row's label arrives ``delay`` rows later: after each request the labels due by then are sent to
+   ``/feedback`` (stamped with their arrival time; the server's online candidates learn them at once), and at
+   the end of the window they are written to the next file the source picks up (``labels_per_window``: the
+   labels too are sent only then, as the loop did before it had online candidates);
 4. at the end of every window the prediction log is flushed, the controller reconciles (monitor, trigger,
    train, gate, roll-out step), and the server's watcher picks up moved aliases and routes.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import random
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -42,6 +45,10 @@ from ctml.workspace import Workspace
 __all__ = ["replay_ctml"]
 
 
+Progress = Callable[[str, int, int], None]
+"""``progress(policy, rows done, rows)``: told after every window of a replay."""
+
+
 def replay_ctml(
     stream: Stream,
     app: App,
@@ -49,20 +56,32 @@ def replay_ctml(
     warmup: int,
     every: int,
     delay: int,
-    request_rows: int = 20,
+    request_rows: int = 1,
     workdir: Path | None = None,
     seed: int = 0,
+    labels_per_window: bool = False,
+    progress: Progress | None = None,
 ) -> PolicyResult:
     """Replay ``stream`` through ``app``'s controller and a model server; ``workdir`` keeps the workspace."""
+    args = (warmup, every, delay, request_rows, seed, labels_per_window, progress)
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
-        return _replay(stream, app, workdir, warmup, every, delay, request_rows, seed)
+        return _replay(stream, app, workdir, *args)
     with tempfile.TemporaryDirectory(prefix="ctml-backtest-") as tmp:
-        return _replay(stream, app, Path(tmp), warmup, every, delay, request_rows, seed)
+        return _replay(stream, app, Path(tmp), *args)
 
 
 def _replay(
-    stream: Stream, app: App, root: Path, warmup: int, every: int, delay: int, request_rows: int, seed: int
+    stream: Stream,
+    app: App,
+    root: Path,
+    warmup: int,
+    every: int,
+    delay: int,
+    request_rows: int,
+    seed: int,
+    labels_per_window: bool,
+    progress: Progress | None,
 ) -> PolicyResult:
     wall = WallClock()
     began = wall.monotonic()
@@ -96,8 +115,9 @@ def _replay(
     clock.set(stream.time_of(warmup))
     first = reconcile(warmup)
     markers.clear()  # the first model is the warm-up's, as for every baseline
-    server = ModelServer(ServeConfig([AppSpec(app.name, controller.model)], poll_s=3600.0, log_capacity=1_000_000),
-                         ws.registry, clock=clock, router=Router(random.Random(seed)))  # fmt: skip
+    config = ServeConfig([AppSpec(app.name, controller.model)], poll_s=3600.0, log_capacity=1_000_000,
+                         snapshot_labels=max(1000, stream.rows // 10), snapshot_s=1e9)  # fmt: skip
+    server = ModelServer(config, ws.registry, clock=clock, router=Router(random.Random(seed)))
     server.start(wait=True)
     if not server.ready:
         server.stop()
@@ -108,6 +128,7 @@ def _replay(
     predictions: list[Any] = []
     ids: list[str] = []
     routes: dict[str, int] = {}
+    versions: dict[int, int] = {}
     labelled = warmup  # rows [warmup, labelled) have had their feedback sent
     written = warmup  # rows [0, written) are in the feed
     try:
@@ -123,11 +144,19 @@ def _replay(
                 predictions.extend(body["predictions"])
                 ids.extend(body["ids"])
                 routes[body["route"]] = routes.get(body["route"], 0) + (b - a)
+                versions[body["version"]] = versions.get(body["version"], 0) + (b - a)
+                due = max(labelled, b - delay)
+                if not labels_per_window and due > labelled:
+                    server.log.flush()  # feedback names logged predictions: the log writer must have stored them
+                    _feedback(client, app.name, stream, ids, warmup, labelled, due, delay)
+                    labelled = due
             clock.set(stream.time_of(j))
-            server.log.flush()  # feedback names logged predictions: the log writer must have stored them
+            server.log.flush()
             due = max(labelled, min(j, j - delay))
             _feedback(client, app.name, stream, ids, warmup, labelled, due, delay)
             labelled = due
+            if progress is not None:
+                progress(app.name, j - warmup, stream.rows - warmup)
             write(written, j - delay if j - delay > written else written)
             written = max(written, j - delay)
             if j < stream.rows:
@@ -136,13 +165,15 @@ def _replay(
     finally:
         client.close()
         server.stop()
+        learned = {f"v{v}": s.learned for (_, _, v), s in sorted(server.learners.stats.items())}
     logged = ws.meta.predictions.count(app.name)
     stored = len(ws.meta.decisions.list(app=app.name, limit=100_000))
     ws.close()
     scores = score(stream, warmup, np.asarray(predictions))
     retrains = sum(m.kind == "retrain" for m in markers)
     details: dict[str, Any] = {"logged_predictions": logged, "stored_decisions": stored, "routes": dict(routes),
-                               "files_ingested": files}  # fmt: skip
+                               "files_ingested": files, "served_by": {str(k): v for k, v in sorted(versions.items())},
+                               "learned": learned}  # fmt: skip
     return PolicyResult("ctml", "accuracy" if stream.task == "classification" else "mae", float(scores.mean()),
                         retrains, wall.monotonic() - began, scores, tuple(markers), via_server=True,
                         details=details)  # fmt: skip
@@ -172,7 +203,7 @@ def _mark(markers: list[Marker], row: int, action: Action) -> None:
         markers.append(Marker(row, "train_failed", action.summary))
     elif action.kind == "trigger" and action.outcome == "retrain":
         markers.append(Marker(row, "retrain", _reason(action)))
-    elif (action.kind == "gate" and action.outcome in ("promote", "reject", "needs_approval")) or (
+    elif (action.kind == "gate" and action.outcome in ("promote", "reject", "needs_approval", "shadow")) or (
         action.kind == "rollout" and action.outcome in ("rollback", "complete")
     ):
         markers.append(Marker(row, action.outcome, action.summary))

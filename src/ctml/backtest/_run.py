@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,9 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
-from ctml.app import App, load_app
+from ctml.app import App, Tournament, load_app
 from ctml.backtest._baselines import arf, refit_every
-from ctml.backtest._replay import replay_ctml
+from ctml.backtest._replay import Progress, replay_ctml
 from ctml.backtest._result import BacktestResult, PolicyResult
 from ctml.backtest._stream import Stream, load_stream
 from ctml.data import FileSource
@@ -25,10 +26,13 @@ from ctml.rollout import RolloutPlan
 from ctml.train import SlidingWindow
 from ctml.triggers import AnyOf, Drift, Manual, PerformanceDrop, RetrainPolicy, Rule, Volume
 
-__all__ = ["POLICIES", "BacktestConfig", "default_app", "run_backtest"]
+__all__ = ["DEFAULT_POLICIES", "POLICIES", "BacktestConfig", "batch_app", "default_app", "run_backtest"]
 
-POLICIES = ("ctml", "never", "periodic", "always", "arf")
-"""The policies a backtest knows, in the order they are reported."""
+POLICIES = ("ctml", "ctml_batch", "never", "periodic", "always", "arf")
+"""The policies a backtest knows, in the order they are reported: ``ctml`` is the default policy (the live
+tournament), ``ctml_batch`` the loop without it (batch refits judged on a holdout, rolled out by canary)."""
+DEFAULT_POLICIES = ("ctml", "never", "periodic", "always", "arf")
+"""What a backtest runs unless told otherwise."""
 
 
 @dataclass(frozen=True)
@@ -40,9 +44,11 @@ class BacktestConfig:
     warmup: float = 0.1
     window_rows: int | None = None
     label_delay: int = 0
-    policies: Sequence[str] = POLICIES
+    policies: Sequence[str] = DEFAULT_POLICIES
     row_seconds: float = 60.0
-    request_rows: int = 20
+    request_rows: int = 1
+    """Rows a request to the model server holds; labels that are due are sent after each request, so with 1 an
+    online champion learns every label before the next row, as the ``arf`` baseline does."""
     every: int = 1
     limit: int | None = None
     task: str | None = None
@@ -67,7 +73,34 @@ class BacktestConfig:
 def default_app(
     stream: Stream, name: str, *, window_rows: int, row_seconds: float, seed: int = 0, train_rows: int | None = None
 ) -> App:
-    """The app ctml would start from on a stream it knows nothing about.
+    """The app ctml would start from on a stream it knows nothing about: :func:`batch_app`'s model, rules and
+    window, and a live tournament (:class:`ctml.app.Tournament`).
+
+    - candidates: the batch model (gradient-boosted trees on the sliding window, refit when a rule fires, on the
+      rows since the last change ADWIN finds in the champion's live errors), River's adaptive random forest
+      and a Hoeffding adaptive tree, both learning every label in the server as it arrives;
+    - the first champion is the candidate that scored best on the newest fifth of the first rows;
+    - every candidate answers every request; a challenger replaces the champion at once when the gate
+      (McNemar, or a paired bootstrap of the MAE) prefers it on the newest 2,000 live labelled rows both
+      answered before their labels arrived. The old champion stays a challenger."""
+    base = batch_app(stream, name, window_rows=window_rows, row_seconds=row_seconds, seed=seed, train_rows=train_rows)
+    from river import forest, preprocessing, tree  # the river extra: run_backtest checks it is installed
+
+    online: tuple[Any, ...]
+    if stream.task == "classification":
+        online = (forest.ARFClassifier(n_models=10, seed=seed), tree.HoeffdingAdaptiveTreeClassifier(seed=seed))
+        gate = Gate(min_effect=0.002, alpha=0.05)
+    else:
+        online = (preprocessing.StandardScaler() | forest.ARFRegressor(n_models=10, seed=seed),
+                  preprocessing.StandardScaler() | tree.HoeffdingAdaptiveTreeRegressor(seed=seed))  # fmt: skip
+        gate = Gate(metric="mae", min_effect=0.0, alpha=0.05)
+    return replace(base, tournament=Tournament(online, gate=gate))
+
+
+def batch_app(
+    stream: Stream, name: str, *, window_rows: int, row_seconds: float, seed: int = 0, train_rows: int | None = None
+) -> App:
+    """The loop without a tournament, as ctml ran it before (the ``ctml_batch`` policy).
 
     - the stream's numeric features and gradient-boosted trees, on a sliding window of ``train_rows`` (the
       periodic baseline's window, so the two differ only in when they retrain and what they promote);
@@ -114,8 +147,10 @@ def run_backtest(
     app: App | str | Path | None = None,
     config: BacktestConfig | None = None,
     workdir: Path | None = None,
+    progress: Progress | None = None,
 ) -> BacktestResult:
-    """Replay ``data`` under each policy of ``config``; ``workdir`` keeps ctml's workspace for inspection."""
+    """Replay ``data`` under each policy of ``config``; ``workdir`` keeps ctml's workspace for inspection;
+    ``progress(policy, rows done, rows)`` is told how ctml's replay goes."""
     config = config or BacktestConfig()
     spec = load_app(app) if isinstance(app, str | Path) else app
     if spec is not None and spec.target != target:
@@ -130,15 +165,23 @@ def run_backtest(
         raise ConfigError(f"The warm-up ({warmup} rows) leaves nothing to predict of {n} rows.")
     name = re.sub(r"[^a-z0-9_.-]", "-", Path(data).name.split(".")[0].lower()).strip("-") or "backtest"
     span_rows = max(warmup, n // 10)
-    chosen = spec or default_app(stream, name[:60] or "backtest", window_rows=every, row_seconds=config.row_seconds,
-                                 seed=config.seed, train_rows=span_rows)  # fmt: skip
-    estimator = chosen.model if hasattr(chosen.model, "fit") else default_app(
-        stream, "baseline", window_rows=every, row_seconds=config.row_seconds, seed=config.seed).model  # fmt: skip
+    label = name[:60] or "backtest"
+    notes = [f"scored on rows {warmup}..{n - 1}; baselines (never, periodic, always, arf) do not go through the "
+             "model server or the controller; ctml does"]  # fmt: skip
+    batch = batch_app(stream, label, window_rows=every, row_seconds=config.row_seconds, seed=config.seed,
+                      train_rows=span_rows)  # fmt: skip
+    if spec is not None:
+        chosen = spec
+    elif importlib.util.find_spec("river") is None:
+        chosen = batch
+        notes.append("ctml ran without its online candidates: river is not installed (pip install 'ctml[river]')")
+    else:
+        chosen = default_app(stream, label, window_rows=every, row_seconds=config.row_seconds, seed=config.seed,
+                             train_rows=span_rows)  # fmt: skip
+    estimator = chosen.model if hasattr(chosen.model, "fit") else batch.model
     span = getattr(chosen.training, "rows", None)
     delay = config.label_delay
     results: dict[str, PolicyResult] = {}
-    notes = [f"scored on rows {warmup}..{n - 1}; baselines (never, periodic, always, arf) do not go through the "
-             "model server or the controller; ctml does"]  # fmt: skip
     with threadpool_limits(limits=1):
         for policy in POLICIES:
             if policy not in config.policies:
@@ -146,7 +189,13 @@ def run_backtest(
             if policy == "ctml":
                 results[policy] = replay_ctml(stream, chosen, warmup=warmup, every=every, delay=delay,
                                               request_rows=config.request_rows, workdir=workdir,
-                                              seed=config.seed)  # fmt: skip
+                                              seed=config.seed, progress=progress)  # fmt: skip
+            elif policy == "ctml_batch":  # the loop as it ran before the tournament: 20-row requests, labels
+                # sent once a window, batch refits judged on their holdout and rolled out by canary
+                batched = replay_ctml(stream, batch, warmup=warmup, every=every, delay=delay, request_rows=20,
+                                    workdir=None if workdir is None else workdir / "batch", seed=config.seed,
+                                    labels_per_window=True, progress=progress)  # fmt: skip
+                results[policy] = replace(batched, name="ctml_batch")
             elif policy == "never":
                 results[policy] = refit_every("never", stream, estimator, warmup=warmup, every=0, span=None,
                                               delay=delay)  # fmt: skip

@@ -32,17 +32,19 @@ from ctml.app import App
 from ctml.clock import Clock
 from ctml.controller._history import History, load_history, source_versions
 from ctml.controller._state import ControllerState
+from ctml.controller._tournament import LiveRows, change_rows, judge_live, live_rows, standings_json
 from ctml.data import Datasets
 from ctml.drift import profile
 from ctml.errors import ConfigError, ConflictError, NotFoundError
 from ctml.evaluate import METRICS, Verdict
 from ctml.flavors import Model
+from ctml.flavors._signature import encode_labels
 from ctml.ids import new_id
 from ctml.meta import Decision, ModelVersion
 from ctml.monitor import PREDICTION_PROFILE, Monitor, prediction_reference
 from ctml.rollout import Rollouts
 from ctml.rollout._machine import ACTIVE
-from ctml.train import record_training, train
+from ctml.train import SlidingWindow, record_training, train
 from ctml.triggers import ManualRequest
 from ctml.types import JSON, JSONObject
 from ctml.workspace import Workspace
@@ -104,6 +106,8 @@ class Controller:
         self.datasets = Datasets(workspace.meta, workspace.artifacts, actor=actor)
         self.rollouts = Rollouts(workspace.meta, workspace.registry, clock=self.clock)
         self._monitor: Monitor | None = None
+        self._standings_key: str | None = None
+        self._tournament_rows = 0
 
     # -- outside requests --------------------------------------------------------------------------------------
 
@@ -222,6 +226,10 @@ class Controller:
 
     def _observe(self, state: ControllerState, revision: int, now: datetime | None) -> list[Action]:
         at = now or self.clock.now()
+        if self.app.tournament is not None:
+            promoted = self._tournament(state, revision, at)
+            if promoted:
+                return promoted
         report = self._get_monitor().observe(at)
         requests = self.pending_requests(state)
         observation = report.to_observation(manual=requests)
@@ -267,13 +275,17 @@ class Controller:
         job_id = str(job["id"])
         versions = [meta.datasets.get(str(i)) for i in job["datasets"]]  # type: ignore[union-attr]
         history = load_history(self.datasets, self.app, versions)
+        if self.app.tournament is not None and job["kind"] == "first":
+            return self._first_tournament(state, revision, job, history, versions)
+        live = self.app.tournament is not None and job["kind"] == "retrain"
         champion = self._champion() if job["kind"] == "retrain" else None
-        champion_model = None if champion is None else self._load(champion.version)
+        champion_model = None if champion is None or live else self._load(champion.version)
         actions: list[Action] = []
         registered = self._registered(job_id)
         if registered is None:
             try:
-                registered, model = self._train(job, history, champion_model, versions)
+                window = self._adaptive_window() if live else None
+                registered, model = self._train(job, history, champion_model, versions, window=window, live=live)
             except ConfigError as exc:  # the data cannot train this model (one class in the window, say)
                 return [*actions, self._failed(state, revision, job, history, exc)]
             span = registered.meta.get("train_rows")
@@ -285,6 +297,8 @@ class Controller:
             actions.append(Action("train", "found", f"job {job_id} had registered v{registered.version}",
                                   version=registered.version))  # fmt: skip
         meta.leases.renew(self.lease, self.owner, self.lease_ttl.total_seconds())
+        if live:
+            return [*actions, self._enter(state, revision, job, history, registered)]
         verdict = self._judge(model, champion_model, history, registered)
         at = self.clock.now()
         gate = self._decision("gate", verdict.outcome, verdict.reason, verdict.evidence, at, version=registered.version,
@@ -314,6 +328,230 @@ class Controller:
                                    events=events)  # fmt: skip
         return actions
 
+    # -- the tournament ----------------------------------------------------------------------------------------
+
+    def _first_tournament(
+        self, state: ControllerState, revision: int, job: JSONObject, history: History, versions: list[Any]
+    ) -> list[Action]:
+        """Train the app's model and every challenger on the first rows, serve the best on the holdout as
+        champion and the others as challengers (resumable: each candidate is registered once per job)."""
+        tournament = self.app.tournament
+        assert tournament is not None
+        job_id = str(job["id"])
+        actions: list[Action] = []
+        candidates = [self.app.model, *tournament.challengers]
+        registered: list[ModelVersion] = []
+        for i, estimator in enumerate(candidates):
+            found = self._registered(job_id, i)
+            if found is None:
+                try:
+                    found, _ = self._train(job, history, None, versions, estimator=estimator, candidate=i)
+                except ConfigError as exc:
+                    if i == 0:
+                        return [*actions, self._failed(state, revision, job, history, exc)]
+                    actions.append(Action("train", "failed", f"challenger {type(estimator).__name__}: {exc}"))
+                    continue
+                actions.append(Action("train", "registered", f"trained {self.model} v{found.version} "
+                                      f"({type(estimator).__name__})", version=found.version))  # fmt: skip
+            registered.append(found)
+        # The first challenger (the app's first online learner, by default) starts as champion; another
+        # candidate takes its place only if the tournament's gate prefers it on the holdout of the first rows.
+        incumbent = registered[1] if len(registered) > 1 else registered[0]
+        best, reason = incumbent, "the tournament's first challenger starts as champion"
+        gate = tournament.gate or replace(self.app.gate, floors={})
+        truth = history.holdout.y
+        task = str(incumbent.meta.get("task", "classification"))
+        top = 0.0
+        for v in registered:
+            if v.version == incumbent.version:
+                continue
+            verdict = self._judge_holdout(gate, truth, v, incumbent, task)
+            test = verdict.evidence.get("test")
+            effect = float(test.get("effect", 0.0)) if isinstance(test, dict) else 0.0  # type: ignore[arg-type]
+            if verdict.promoted and effect > top:
+                best, top, reason = v, effect, f"it beat v{incumbent.version} on the first rows' holdout"
+        others = [v.version for v in registered if v.version != best.version]
+        scores: JSONObject = {str(v.version): v.meta.get("holdout_score") for v in registered}
+        summary = (f"v{best.version} serves first ({reason}; holdout {scores[str(best.version)]}); "
+                   "the others stand as challengers")  # fmt: skip
+        evidence: JSONObject = {"scores": scores, "champion": best.version, "challengers": list(others),
+                                "first_model": True}  # fmt: skip
+        at = self.clock.now()
+        decision = self._decision("tournament", "promote", summary, evidence, at, version=best.version,
+                                  run_id=best.run_id)  # fmt: skip
+        self.workspace.registry.promote(self.model, best.version, "champion", reason=summary)
+        self._set_challengers(others)
+        new = replace(state, job=None, trained_rows=history.rows, trigger=state.trigger.rearmed(), first_tried=None,
+                      champion={"version": best.version, "rows": history.rows, "job": job_id})  # fmt: skip
+        self.workspace.meta.controller.transition(self.app.name, new.to_json(), expected_revision=revision,
+                                                  decisions=[decision],
+                                                  events=[(f"gate-{job_id}", "gate.promote",
+                                                           {"decision": decision.id,
+                                                            "version": best.version})])  # fmt: skip
+        actions.append(Action("gate", "promote", summary, decision.id, best.version, evidence=evidence))
+        actions.append(Action("rollout", "complete", f"v{best.version} serves; challengers {others}",
+                              version=best.version))  # fmt: skip
+        return actions
+
+    @staticmethod
+    def _judge_holdout(gate: Any, truth: Any, challenger: ModelVersion, champion: ModelVersion, task: str) -> Verdict:
+        mine, theirs = challenger.meta.get("holdout_predictions"), champion.meta.get("holdout_predictions")
+        if not isinstance(mine, list) or not isinstance(theirs, list) or len(mine) != len(theirs) != len(truth):
+            return Verdict("reject", "no holdout predictions to compare", {})
+        if task == "classification":
+            y, a, b = (np.asarray([str(v) for v in x], dtype=object) for x in (list(truth), mine, theirs))
+            classes = np.asarray(sorted(set(y.tolist()) | set(a.tolist()) | set(b.tolist())), dtype=object)
+            return gate.judge(y, a, b, classes=classes)  # type: ignore[no-any-return]
+        y, a, b = (np.asarray(x, dtype=np.float64) for x in (list(truth), mine, theirs))
+        return gate.judge(y, a, b)  # type: ignore[no-any-return]
+
+    def _enter(
+        self, state: ControllerState, revision: int, job: JSONObject, history: History, registered: ModelVersion
+    ) -> Action:
+        """A refit joins the tournament as a challenger (replacing the oldest batch refits beyond the limit)."""
+        tournament = self.app.tournament
+        assert tournament is not None
+        job_id = str(job["id"])
+        current = self._challengers()
+        refits = [v for v in current if self._is_refit(v)]
+        keep = refits[-(tournament.batch_challengers - 1) :] if tournament.batch_challengers > 1 else []
+        dropped = [v for v in refits if v not in keep]
+        challengers = [v for v in current if v not in dropped and v != registered.version]
+        if tournament.batch_challengers > 0:
+            challengers.append(registered.version)
+        self._set_challengers(challengers)
+        window = registered.meta.get("window")
+        summary = (f"v{registered.version} (refit on {window or 'the window'} rows) joins the tournament; "
+                   f"it is promoted only if it beats the champion on live rows")  # fmt: skip
+        evidence: JSONObject = {"version": registered.version, "window": window, "challengers": list(challengers),
+                                "dropped": list(dropped)}  # fmt: skip
+        decision = self._decision("tournament", "enter", summary, evidence, self.clock.now(),
+                                  version=registered.version, run_id=registered.run_id)  # fmt: skip
+        new = replace(state, job=None, trained_rows=history.rows, trigger=state.trigger.rearmed())
+        self.workspace.meta.controller.transition(self.app.name, new.to_json(), expected_revision=revision,
+                                                  decisions=[decision],
+                                                  events=[(f"gate-{job_id}", "tournament.enter",
+                                                           {"decision": decision.id,
+                                                            "version": registered.version})])  # fmt: skip
+        return Action("gate", "shadow", summary, decision.id, registered.version, evidence=evidence)
+
+    def _tournament(self, state: ControllerState, revision: int, at: datetime) -> list[Action]:
+        """Score every candidate on the newest live labelled rows; promote a challenger the gate prefers."""
+        tournament = self.app.tournament
+        assert tournament is not None
+        champion = self._champion()
+        challengers = self._challengers()
+        if champion is None or not challengers:
+            return []
+        task = str(champion.meta.get("task", "classification"))
+        rows = live_rows(self.workspace.meta, self.app.name, rows=tournament.window_rows,
+                         versions=1 + len(challengers))  # fmt: skip
+        gate = tournament.gate or replace(self.app.gate, floors={})
+        best: tuple[float, int, Verdict, int] | None = None
+        for version in challengers:
+            if version == champion.version:
+                continue
+            paired = len(rows.paired(champion.version, version))
+            if paired < tournament.min_rows:
+                continue
+            verdict, n = judge_live(gate, rows, champion.version, version, task)
+            test = verdict.evidence.get("test")
+            effect = float(test.get("effect", 0.0)) if isinstance(test, dict) else 0.0  # type: ignore[arg-type]
+            if verdict.promoted and (best is None or effect > best[0]):
+                best = (effect, version, verdict, n)
+        standings = standings_json(rows, [champion.version, *challengers], task)
+        self._tournament_rows = len(rows.keys)
+        if best is None:
+            self._record_standings(rows, standings, champion.version, at)
+            return []
+        effect, version, verdict, n = best
+        summary = (f"v{version} beat the champion v{champion.version} on {n:,} live labelled rows both answered "
+                   f"before their labels arrived ({verdict.reason})")  # fmt: skip
+        evidence: JSONObject = {"champion": champion.version, "challenger": version, "rows": n,
+                                "standings": standings, "verdict": verdict.to_json(),
+                                "direct": tournament.direct}  # fmt: skip
+        decision = self._decision("tournament", "promote", summary, evidence, at, version=version)
+        actions = [Action("gate", "promote", summary, decision.id, version, evidence=evidence)]
+        if tournament.direct:
+            self.workspace.registry.promote(self.model, version, "champion", reason=summary)
+            self._set_challengers([v for v in challengers if v != version] + [champion.version])
+            actions.append(Action("rollout", "complete", f"v{version} serves at once: it already answered every "
+                                  "request in shadow", version=version))  # fmt: skip
+        else:
+            self._set_challengers([v for v in challengers if v != version] + [champion.version])
+            rolled = self.rollouts.start(self.app.name, self.model, version, self.app.rollout, reason=summary)
+            actions.append(Action("rollout", "start", f"rolling out v{version}: {rolled.status}", version=version))
+        previous = state.champion or {}
+        new = replace(state, champion={"version": version, "rows": previous.get("rows"), "job": "tournament"},
+                      trigger=state.trigger.rearmed(), last_trigger="hold")  # fmt: skip
+        self.workspace.meta.controller.transition(self.app.name, new.to_json(), expected_revision=revision,
+                                                  decisions=[decision],
+                                                  events=[(f"tournament-{decision.id}", "tournament.promote",
+                                                           {"decision": decision.id, "version": version})])  # fmt: skip
+        return actions
+
+    def _record_standings(self, rows: LiveRows, standings: JSONObject, champion: int, at: datetime) -> None:
+        """Store the standings as a ``tournament``/``hold`` decision once a quarter of the window is new rows."""
+        tournament = self.app.tournament
+        assert tournament is not None
+        newest = rows.keys[-1] if rows.keys else None
+        if newest is None:
+            return
+        last = self._standings_key
+        fresh = len(rows.keys) if last not in rows.keys else len(rows.keys) - 1 - rows.keys.index(last)
+        if last is not None and fresh < max(1, tournament.window_rows // 4):
+            return
+        self._standings_key = newest
+        summary = f"champion v{champion} holds: no challenger beat it on {len(rows.keys):,} live labelled rows"
+        evidence: JSONObject = {"champion": champion, "standings": standings, "rows": len(rows.keys)}
+        self.workspace.meta.decisions.record(
+            "tournament",
+            "hold",
+            summary,
+            evidence,
+            app=self.app.name,
+            model=self.model,
+            version=champion,
+            actor=self.actor,
+        )
+
+    def _adaptive_window(self) -> int | None:
+        """Rows since ADWIN's last change point in the champion's live errors, within the strategy's window."""
+        tournament = self.app.tournament
+        assert tournament is not None
+        strategy = self.app.training
+        if not tournament.adaptive_window or not isinstance(strategy, SlidingWindow) or strategy.rows is None:
+            return None
+        champion = self._champion()
+        if champion is None:
+            return None
+        rows = live_rows(self.workspace.meta, self.app.name, rows=strategy.rows, versions=1 + len(self._challengers()))
+        errors = rows.errors(str(champion.meta.get("task", "classification")))
+        if len(errors) < tournament.min_rows:
+            return None
+        return min(strategy.rows, change_rows(errors, min_rows=max(tournament.min_rows, strategy.rows // 4)))
+
+    def _challengers(self) -> list[int]:
+        record = self.workspace.meta.routes.get(self.app.name)
+        refs = [] if record is None else record.routes.get("challengers") or []
+        out: list[int] = []
+        for ref in refs if isinstance(refs, list) else []:
+            try:
+                out.append(self.workspace.registry.resolve(self.model, str(ref)).version)
+            except NotFoundError:
+                continue
+        return out
+
+    def _set_challengers(self, versions: list[int]) -> None:
+        record = self.workspace.meta.routes.get(self.app.name)
+        table: JSONObject = dict(record.routes) if record is not None else {"champion": "champion"}
+        table["challengers"] = [f"v{v}" for v in dict.fromkeys(versions)]
+        self.workspace.meta.routes.set(self.app.name, table)
+
+    def _is_refit(self, version: int) -> bool:
+        found = self.workspace.registry.resolve(self.model, version)
+        return found.meta.get("candidate") is None and not found.meta.get("online")
+
     def _failed(
         self, state: ControllerState, revision: int, job: JSONObject, history: History, exc: Exception
     ) -> Action:
@@ -336,34 +574,65 @@ class Controller:
     # -- pieces ------------------------------------------------------------------------------------------------
 
     def _train(
-        self, job: JSONObject, history: History, champion: Model | None, versions: list[Any]
+        self,
+        job: JSONObject,
+        history: History,
+        champion: Model | None,
+        versions: list[Any],
+        *,
+        estimator: Any = None,
+        candidate: int | None = None,
+        window: int | None = None,
+        live: bool = False,
     ) -> tuple[ModelVersion, Model]:
+        """Train, score on the holdout and register one model. ``estimator``/``candidate``: a tournament
+        candidate other than the app's model; ``window``: the rows of a sliding window (adaptive refits);
+        ``live``: a refit judged on live rows, trained on every row of its window (no holdout kept back); an
+        online model also learns the holdout once it was scored, so it has seen every row before serving."""
         ws = self.workspace
         app = self.app
+        chosen = app.model if estimator is None else estimator
+        strategy = app.training
+        if window is not None and isinstance(strategy, SlidingWindow):
+            strategy = SlidingWindow(rows=window)
         params: dict[str, JSON] = {"job": str(job["id"]), "kind": str(job["kind"]), "rows": history.rows,
-                                   "train_rows": history.split, "holdout": app.holdout}  # fmt: skip
-        with ws.tracker.start_run(
-            f"train-{job['id']}", app=app.name, kind="train", params=params, seed=app.seed
-        ) as run:
-            result = train(app.training, copy.deepcopy(app.model), history.train, champion=champion, seed=app.seed)
+                                   "train_rows": history.split, "holdout": 0.0 if live else app.holdout,
+                                   "candidate": candidate, "window": window}  # fmt: skip
+        name = f"train-{job['id']}" if candidate is None else f"train-{job['id']}-{candidate}"
+        with ws.tracker.start_run(name, app=app.name, kind="train", params=params, seed=app.seed) as run:
+            data = history.data if live else history.train
+            result = train(strategy, copy.deepcopy(chosen), data, champion=champion, seed=app.seed)
             record_training(ws.meta, run.id, result)
             model = result.model
-            predictions = model.predict(history.holdout.X, history.data.feature_names)
-            truth = np.asarray(history.holdout.y)
+            hold = history.holdout  # a live refit saw these rows too: its score is only the monitor's baseline
+            if not live and model.learns:  # an online model meets the holdout as it will meet live rows:
+                # each row predicted, then learned (test-then-train), so it has seen every row before serving
+                predictions = self._prequential(model, hold)
+            else:
+                predictions = model.predict(hold.X, history.data.feature_names)
+            truth = np.asarray(hold.y)
             if model.signature.task == "classification":
                 # the monitor's baseline: what this model scored on its holdout, before it met live traffic
-                run.log_metrics({"holdout_accuracy": float(np.mean(np.asarray(predictions) == truth))})
+                score = float(np.mean(np.asarray(predictions) == truth))
+                run.log_metrics({"holdout_accuracy": score})
             else:
-                error = np.abs(np.asarray(predictions, dtype=np.float64) - truth.astype(np.float64))
-                run.log_metrics({"holdout_mae": float(error.mean())})
+                score = float(np.abs(np.asarray(predictions, dtype=np.float64) - truth.astype(np.float64)).mean())
+                run.log_metrics({"holdout_mae": score})
             used = history.table.slice(result.start, result.stop - result.start)
             meta: JSONObject = {
                 "job": str(job["id"]),
                 "task": model.signature.task,
                 "train_rows": [result.start, result.stop],
                 "holdout_rows": [history.split, history.rows],
+                "holdout_score": score,
+                "holdout_predictions": _json_list(np.asarray(predictions)) if candidate is not None else None,
+                "online": model.learns,
                 PREDICTION_PROFILE: prediction_reference(_json_list(predictions)),
             }
+            if candidate is not None:
+                meta["candidate"] = candidate
+            if window is not None:
+                meta["window"] = window
             registered = ws.registry.register(
                 self.model,
                 model.to_bytes(),
@@ -376,6 +645,17 @@ class Controller:
             )
             run.set_tags({"model_version": f"{self.model}/{registered.version}"})
         return registered, model
+
+    @staticmethod
+    def _prequential(model: Model, hold: Any, chunk: int = 1) -> np.ndarray:
+        """Each row of ``hold`` predicted by ``model`` and then learned into it, in order."""
+        out: list[Any] = []
+        codes = encode_labels(model.signature, hold.y)
+        for i in range(0, len(codes), chunk):
+            X = hold.X[i : i + chunk]
+            out.extend(model.predict(X).tolist())
+            model.learn(np.ascontiguousarray(X, dtype=np.float64), codes[i : i + chunk])
+        return np.asarray(out, dtype=object if model.signature.classes is not None else np.float64)
 
     def _judge(self, model: Model, champion: Model | None, history: History, version: ModelVersion) -> Verdict:
         gate = self.app.gate
@@ -409,12 +689,13 @@ class Controller:
             out.append((self.clock.monotonic() - began) * 1000)
         return out
 
-    def _registered(self, job_id: str) -> ModelVersion | None:
+    def _registered(self, job_id: str, candidate: int | None = None) -> ModelVersion | None:
         try:
             versions = self.workspace.meta.models.versions(self.model, limit=50)
         except NotFoundError:
             return None
-        return next((v for v in versions if v.meta.get("job") == job_id), None)
+        return next((v for v in versions if v.meta.get("job") == job_id and v.meta.get("candidate") == candidate),
+                    None)  # fmt: skip
 
     def _champion(self) -> ModelVersion | None:
         try:

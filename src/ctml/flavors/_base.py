@@ -33,6 +33,7 @@ __all__ = [
     "CAPABILITIES",
     "Checkpointer",
     "FileCheckpointer",
+    "Learns",
     "ModelFlavor",
     "jsonable_params",
     "pack",
@@ -43,9 +44,11 @@ __all__ = [
     "unpack",
 ]
 
-CAPABILITIES = frozenset({"proba", "warm_start", "incremental", "checkpoint"})
+CAPABILITIES = frozenset({"proba", "warm_start", "incremental", "checkpoint", "learn"})
 """What a flavor may declare: ``proba`` (class probabilities), ``warm_start`` (``fit(init=...)`` continues from a
-fitted model), ``incremental`` (``partial_fit``), ``checkpoint`` (``fit(checkpoint=...)`` saves and resumes)."""
+fitted model), ``incremental`` (``partial_fit``), ``checkpoint`` (``fit(checkpoint=...)`` saves and resumes),
+``learn`` (``learn(fitted, X, y, signature)`` updates a fitted object in place: what a server does with labels;
+see :class:`Learns`)."""
 
 
 @runtime_checkable
@@ -102,6 +105,19 @@ class ModelFlavor(Protocol):
 
     def loads(self, data: bytes) -> Any:
         """The fitted object ``dumps`` wrote. Callers verify the bytes' digest first."""
+        ...
+
+
+@runtime_checkable
+class Learns(Protocol):
+    """A flavor that updates a fitted object in place, row after row (``learn`` in its capabilities)."""
+
+    def learns(self, fitted: Any) -> bool:
+        """Whether this fitted object can learn in place (a flavor may hold some kinds that cannot)."""
+        ...
+
+    def learn(self, fitted: Any, X: np.ndarray, y: np.ndarray, signature: Signature) -> None:
+        """Learn ``X``, ``y`` into ``fitted`` itself, in row order (the only flavor call that mutates)."""
         ...
 
 

@@ -85,6 +85,10 @@ def predictor(model: Model, *, fast: bool = True) -> Predictor:
         out = flavor.predict(fitted, X, signature)
         return out, (flavor.predict_proba(fitted, X, signature) if with_proba else None)
 
+    both = getattr(flavor, "outputs", None)
+    if callable(both) and with_proba:  # a flavor that answers both in one pass (River: one predict_proba_one a row)
+        return Predictor(lambda X: both(fitted, X, signature), fast=False)
+
     parts = _parts(fitted) if fast and flavor.name == "sklearn" else None
     linear = None if parts is None else _linear(*parts, len(signature.classes or ()))
     if parts is None or linear is None:

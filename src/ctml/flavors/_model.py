@@ -20,7 +20,7 @@ import numpy as np
 
 from ctml.clock import Clock, WallClock
 from ctml.errors import ConfigError, CorruptArtifactError, UntrustedModelError
-from ctml.flavors._base import Checkpointer, ModelFlavor, pack, unpack
+from ctml.flavors._base import Checkpointer, Learns, ModelFlavor, pack, unpack
 from ctml.flavors._registry import flavor_for, get_flavor
 from ctml.flavors._signature import Signature, as_matrix, encode_labels
 from ctml.hashing import is_digest, sha256_bytes
@@ -102,6 +102,23 @@ class Model:
         y = encode_labels(self.signature, y)
         _same_rows(X, y)
         return Model(self.flavor, self.flavor.partial_fit(self.estimator, X, y, self.signature), self.signature)
+
+    @property
+    def learns(self) -> bool:
+        """Whether :meth:`learn` works: the flavor declares ``learn`` and this fitted object can."""
+        flavor = self.flavor
+        return "learn" in flavor.capabilities and isinstance(flavor, Learns) and flavor.learns(self.estimator)
+
+    def learn(self, X: np.ndarray, y: np.ndarray) -> None:
+        """Learn checked rows ``X`` (float64, signature order) and encoded labels ``y`` into this model itself.
+
+        The one call that changes a model: what a server does with labels (test-then-train). The cached
+        envelope is dropped, so :meth:`to_bytes` writes the learned state."""
+        flavor = self.flavor
+        if not self.learns or not isinstance(flavor, Learns):
+            raise ConfigError(f"This {flavor.name} model does not learn in place ({type(self.estimator).__name__}).")
+        flavor.learn(self.estimator, X, y, self.signature)
+        self._bytes = None
 
     def to_bytes(self) -> bytes:
         """The envelope: manifest and payload. Equal models give equal bytes within one environment."""

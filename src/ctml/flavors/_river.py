@@ -38,7 +38,7 @@ class RiverFlavor:
 
     name = "river"
     format = "pickle"
-    capabilities = frozenset({"proba", "warm_start", "incremental"})
+    capabilities = frozenset({"proba", "warm_start", "incremental", "learn"})
     requires = ("river", "numpy")
 
     def __repr__(self) -> str:
@@ -79,6 +79,30 @@ class RiverFlavor:
         for row, target in zip(_rows(X, signature), y.tolist(), strict=True):
             model.learn_one(row, target)
         return model
+
+    def learns(self, fitted: Any) -> bool:
+        return True
+
+    def learn(self, fitted: Any, X: np.ndarray, y: np.ndarray, signature: Signature) -> None:
+        self._learn(fitted, X, y, signature)
+
+    def outputs(self, fitted: Any, X: np.ndarray, signature: Signature) -> tuple[np.ndarray, np.ndarray | None]:
+        """Labels and probabilities in one pass over the rows; a label is River's own ``predict_one`` choice
+        (the first most probable class in the order the model met them), so served answers equal River's."""
+        if signature.task == "regression":
+            return self.predict(fitted, X, signature), None
+        k = len(signature.classes or ())
+        out = np.zeros((X.shape[0], k))
+        labels = np.zeros(X.shape[0], dtype=np.int64)
+        for i, row in enumerate(_rows(X, signature)):
+            proba = fitted.predict_proba_one(row)
+            if proba:
+                best = max(proba, key=proba.get)
+                labels[i] = int(best)
+                for code, p in proba.items():
+                    out[i, int(code)] = p
+        totals = out.sum(axis=1, keepdims=True)
+        return labels, np.asarray(np.divide(out, totals, out=np.full_like(out, 1.0 / k), where=totals > 0))
 
     def predict(self, fitted: Any, X: np.ndarray, signature: Signature) -> np.ndarray:
         if signature.task == "regression":

@@ -32,7 +32,7 @@ class SklearnFlavor:
 
     name = "sklearn"
     format = "skops"
-    capabilities = frozenset({"proba", "warm_start", "incremental"})
+    capabilities = frozenset({"proba", "warm_start", "incremental", "learn"})
     requires = ("scikit-learn", "skops", "numpy", "scipy")
 
     def __repr__(self) -> str:
@@ -80,6 +80,14 @@ class SklearnFlavor:
             model = copy.deepcopy(init)
             model.set_params(warm_start=True)
         return model.fit(X, y)
+
+    def learns(self, fitted: Any) -> bool:
+        return hasattr(fitted, "partial_fit")
+
+    def learn(self, fitted: Any, X: np.ndarray, y: np.ndarray, signature: Signature) -> None:
+        if not hasattr(fitted, "partial_fit"):
+            raise ConfigError(f"{type(fitted).__name__} has no partial_fit, so it cannot learn in place.")
+        fitted.partial_fit(X, y)
 
     def partial_fit(self, fitted: Any, X: np.ndarray, y: np.ndarray, signature: Signature) -> Any:
         if not hasattr(fitted, "partial_fit"):

@@ -7,7 +7,7 @@ same conformance suite (:mod:`ctml.testing.meta`).
 from ctml.meta._control import ControllerStateRecord, Lease
 from ctml.meta._engine import schema_status
 from ctml.meta._models import ANY_REVISION
-from ctml.meta._predictions import FeedbackResult, LabeledPrediction, PredictionRecord
+from ctml.meta._predictions import ArrivedLabel, FeedbackResult, LabeledPrediction, PredictionRecord
 from ctml.meta._records import (
     AliasMove,
     AliasTarget,
@@ -27,6 +27,7 @@ from ctml.meta._records import (
 )
 from ctml.meta._runs import Metric
 from ctml.meta._serving import ApiToken, RolloutRecord, RouteRecord
+from ctml.meta._snapshots import Snapshot
 from ctml.meta._store import MetaStore, open_meta
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "AliasTarget",
     "ApiToken",
     "App",
+    "ArrivedLabel",
     "ArtifactRef",
     "AuditEntry",
     "ControllerStateRecord",
@@ -55,6 +57,7 @@ __all__ = [
     "RolloutRecord",
     "RouteRecord",
     "Run",
+    "Snapshot",
     "Step",
     "open_meta",
     "schema_status",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ctml.clock import Clock
 from ctml.errors import ConfigError, NotFoundError
 from ctml.ids import new_id
 from ctml.meta._records import App, DatasetVersion, dump, load, must_ms, to_ms
@@ -50,6 +51,10 @@ def _app(row: Any) -> App:
 
 class DatasetRepo(Repo):
     """Immutable dataset versions. Adding content already stored returns the existing version."""
+
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        super().__init__(engine, clock)
+        self._profiles: dict[str, tuple[str, Any]] = {}
 
     def add_version(
         self,
@@ -136,7 +141,7 @@ class DatasetRepo(Repo):
             query = query.where(dataset_versions.c.dataset == dataset)
         query = query.order_by(dataset_versions.c.created_ms.desc(), dataset_versions.c.version.desc()).limit(limit)
         with self._read() as conn:
-            return [_dataset(r) for r in conn.execute(query)]
+            return [_dataset(r, self._profiles) for r in conn.execute(query)]
 
     def set_profile(self, version_id: str, profile: JSONObject) -> None:
         """Attach a profile computed after ingest; the data itself never changes."""
@@ -157,7 +162,19 @@ class DatasetRepo(Repo):
         return None if row is None else _dataset(row)
 
 
-def _dataset(row: Any) -> DatasetVersion:
+def _dataset(row: Any, parsed: dict[str, tuple[str, Any]] | None = None) -> DatasetVersion:
+    """``parsed``: profiles already decoded, by version id with their text (a version's profile is written once
+    at ingest and at most replaced; decoding it again on every listing was most of a controller cycle)."""
+    profile: Any
+    if parsed is None:
+        profile = load(row.profile)
+    else:
+        known = parsed.get(row.id)
+        if known is not None and known[0] == row.profile:
+            profile = known[1]
+        else:
+            profile = load(row.profile)
+            parsed[row.id] = (row.profile, profile)
     return DatasetVersion(
         id=row.id,
         dataset=row.dataset,
@@ -166,7 +183,7 @@ def _dataset(row: Any) -> DatasetVersion:
         artifact_digest=row.artifact_digest,
         rows=row.rows,
         schema=load(row.schema),
-        profile=load(row.profile),
+        profile=profile,
         source=load(row.source),
         time_min=row.time_min,
         time_max=row.time_max,

@@ -29,7 +29,7 @@ from ctml.meta._schema import feedback, predictions
 from ctml.meta._tx import Repo
 from ctml.types import JSON
 
-__all__ = ["FeedbackResult", "LabeledPrediction", "PredictionRecord", "PredictionRepo", "split_id"]
+__all__ = ["ArrivedLabel", "FeedbackResult", "LabeledPrediction", "PredictionRecord", "PredictionRepo", "split_id"]
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's bind limits
 
@@ -58,8 +58,23 @@ class LabeledPrediction:
 
 @dataclass(frozen=True)
 class FeedbackResult:
+    """``accepted``: labels stored; ``unknown``: ids that are not logged predictions; ``first``: the ids among the
+    accepted whose prediction had no label before (in the order given), ``received_ms`` their arrival stamp."""
+
     accepted: int
     unknown: tuple[str, ...]
+    first: tuple[str, ...] = ()
+    received_ms: int = 0
+
+
+@dataclass(frozen=True)
+class ArrivedLabel:
+    """A prediction's first label in arrival order: what an online learner learns, and its cursor."""
+
+    prediction_id: str
+    label: JSON
+    received_ms: int
+    inputs: JSON
 
 
 def split_id(prediction_id: str) -> tuple[str, int] | None:
@@ -104,14 +119,28 @@ class PredictionRepo(Repo):
         only_labeled: bool = False,
         limit: int = 10_000,
         with_labels: bool = True,
+        newest: bool = False,
+        with_inputs: bool = True,
+        route: str | None = None,
     ) -> list[LabeledPrediction]:
         """Predictions of ``app`` made in ``[start, end)`` with their labels (``None`` while none has arrived),
-        oldest first."""
-        stmt = self._windowed(select(predictions), app, start, end).order_by(predictions.c.at_ms, predictions.c.id)
+        oldest first; ``newest``: the last ``limit`` (whole requests) rather than the first; ``with_inputs``
+        False leaves each record's ``inputs`` None (the request bodies are not decoded); ``route``: that route's
+        predictions only."""
+        stmt = self._windowed(select(predictions), app, start, end)
+        if route is not None:
+            stmt = stmt.where(predictions.c.route == route)
+        if newest:
+            stmt = stmt.order_by(predictions.c.at_ms.desc(), predictions.c.id.desc())
+        else:
+            stmt = stmt.order_by(predictions.c.at_ms, predictions.c.id)
         out: list[LabeledPrediction] = []
         with self._read() as conn:
+            rows = list(conn.execute(stmt.limit(limit)).all())
+            if newest:
+                rows = _newest(rows, limit)
             # every request holds at least one prediction, so ``limit`` requests hold at least ``limit`` of them
-            for batch in _batches(conn.execute(stmt.limit(limit)).all(), limit):
+            for batch in _batches(rows, limit):
                 labels: dict[tuple[str, int], tuple[JSON, int]] = {}
                 if with_labels:
                     ids = [r.id for r in batch]
@@ -122,12 +151,12 @@ class PredictionRepo(Repo):
                         for f in conn.execute(query):
                             labels[(f.batch_id, f.row)] = (load(f.label), f.at_ms)
                 for r in batch:
-                    for record in _unfold(r):
+                    for record in _unfold(r, with_inputs):
                         key = split_id(record.id)
-                        found = labels.get(key) if key is not None else None
-                        if only_labeled and found is None:
+                        hit = labels.get(key) if key is not None else None
+                        if only_labeled and hit is None:
                             continue
-                        label, at = (None, None) if found is None else found
+                        label, at = (None, None) if hit is None else hit
                         out.append(LabeledPrediction(record, label, from_ms(at)))
         return out
 
@@ -136,22 +165,31 @@ class PredictionRepo(Repo):
         with self._read() as conn:
             return self._known(conn, app, ids)
 
-    def add_feedback(self, app: str, labels: Mapping[str, tuple[str, datetime | None]]) -> FeedbackResult:
+    def add_feedback(
+        self, app: str, labels: Mapping[str, tuple[str, datetime | None]], *, received_ms: int | None = None
+    ) -> FeedbackResult:
         """Store labels by prediction id (``id -> (label JSON text, label time or None for now)``).
 
         Ids that are not logged predictions of ``app`` are returned in ``unknown`` and not stored; a label
-        older than the one already stored for its prediction is ignored.
+        older than the one already stored for its prediction is ignored. ``received_ms`` (default: now) stamps
+        the labels' arrival; a corrected label keeps its prediction's first arrival stamp, so the arrival order
+        an online learner learned in (:meth:`arrived`) never changes afterwards.
         """
-        now_ms = self._now_ms()
+        now_ms = self._now_ms() if received_ms is None else received_ms
         ids = list(labels)
         stmt = self._upsert(feedback)
         stmt = stmt.on_conflict_do_update(
             index_elements=["prediction_id"],
-            set_={"label": stmt.excluded.label, "at_ms": stmt.excluded.at_ms, "received_ms": stmt.excluded.received_ms},
+            set_={"label": stmt.excluded.label, "at_ms": stmt.excluded.at_ms},
             where=stmt.excluded.at_ms >= feedback.c.at_ms,
         )
         with self._write() as conn:
             found = self._known(conn, app, ids)
+            before: set[str] = set()
+            known = [pid for pid in ids if pid in found]
+            for i in range(0, len(known), _CHUNK):
+                query = select(feedback.c.prediction_id).where(feedback.c.prediction_id.in_(known[i : i + _CHUNK]))
+                before.update(conn.execute(query).scalars())
             rows = []
             for pid in ids:
                 key = split_id(pid)
@@ -171,7 +209,60 @@ class PredictionRepo(Repo):
                 )
             if rows:
                 conn.execute(stmt, rows)
-        return FeedbackResult(len(rows), tuple(pid for pid in ids if pid not in found))
+        first = tuple(pid for pid in dict.fromkeys(known) if pid not in before)
+        return FeedbackResult(len(rows), tuple(pid for pid in ids if pid not in found), first, now_ms)
+
+    def arrived(self, app: str, after_ms: int, *, limit: int = 10_000) -> list[ArrivedLabel]:
+        """First labels of ``app`` stamped after ``after_ms``, in arrival order (stamp, then request and row), each
+        with its prediction's input row. A server stamps each feedback batch with its own millisecond, so a
+        stamp is a cursor between batches."""
+        stmt = (
+            select(
+                feedback.c.prediction_id,
+                feedback.c.batch_id,
+                feedback.c.row,
+                feedback.c.label,
+                feedback.c.received_ms,
+                predictions.c.inputs,
+                predictions.c.rows,
+            )
+            .join(predictions, predictions.c.id == feedback.c.batch_id)
+            .where(feedback.c.app == app, feedback.c.received_ms > after_ms)
+            .order_by(feedback.c.received_ms, feedback.c.batch_id, feedback.c.row)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [ArrivedLabel(r.prediction_id, load(r.label), int(r.received_ms), _row_of(r.inputs, r.rows, r.row))
+                    for r in conn.execute(stmt)]  # fmt: skip
+
+    def arrived_ids(self, app: str, ids: Sequence[str]) -> list[ArrivedLabel]:
+        """The labels of the predictions ``ids`` of ``app`` (those that have one), each with its input row."""
+        out: list[ArrivedLabel] = []
+        for i in range(0, len(ids), _CHUNK):
+            stmt = (
+                select(
+                    feedback.c.prediction_id,
+                    feedback.c.row,
+                    feedback.c.label,
+                    feedback.c.received_ms,
+                    predictions.c.inputs,
+                    predictions.c.rows,
+                )
+                .join(predictions, predictions.c.id == feedback.c.batch_id)
+                .where(feedback.c.app == app, feedback.c.prediction_id.in_(list(ids[i : i + _CHUNK])))
+            )
+            with self._read() as conn:
+                for r in conn.execute(stmt):
+                    out.append(ArrivedLabel(r.prediction_id, load(r.label), int(r.received_ms),
+                                            _row_of(r.inputs, r.rows, r.row)))  # fmt: skip
+        return out
+
+    def last_arrival(self, app: str) -> int:
+        """The newest arrival stamp of ``app``'s labels (0 when none arrived yet)."""
+        stmt = select(func.max(feedback.c.received_ms)).where(feedback.c.app == app)
+        with self._read() as conn:
+            value = conn.execute(stmt).scalar()
+        return 0 if value is None else int(value)
 
     def _known(self, conn: Any, app: str, ids: Sequence[str]) -> set[str]:
         wanted: dict[str, list[tuple[str, int]]] = {}
@@ -199,6 +290,27 @@ class PredictionRepo(Repo):
         return stmt
 
 
+def _newest(rows: list[Any], limit: int) -> list[Any]:
+    """Of requests read newest first, the newest holding ``limit`` predictions, oldest first."""
+    kept: list[Any] = []
+    total = 0
+    for row in rows:
+        if total >= limit:
+            break
+        kept.append(row)
+        total += row.rows
+    kept.reverse()
+    return kept
+
+
+def _row_of(inputs: str, count: int, row: int) -> JSON:
+    """Row ``row`` of a logged request body (one row object, or ``{"rows": [...]}`` with ``count`` rows)."""
+    body = load(inputs)
+    rows = body.get("rows") if isinstance(body, dict) else None
+    found: list[JSON] = rows if isinstance(rows, list) and len(rows) == count else [body]
+    return found[row] if row < len(found) else None
+
+
 def _batches(result: Any, limit: int) -> Any:
     """Requests in groups of up to 500, stopping once ``limit`` predictions were yielded."""
     group: list[Any] = []
@@ -215,10 +327,10 @@ def _batches(result: Any, limit: int) -> Any:
         yield group
 
 
-def _unfold(r: Any) -> list[PredictionRecord]:
+def _unfold(r: Any, with_inputs: bool = True) -> list[PredictionRecord]:
     """One request row as its predictions: ``inputs`` is the request body (one row object or ``{"rows": [...]}``),
     ``output`` the answer (``predictions``, ``probabilities``; a shadow's names ``shadow_of``)."""
-    body = load(r.inputs)
+    body = load(r.inputs) if with_inputs else None
     rows = body.get("rows") if isinstance(body, dict) else None
     inputs: list[JSON] = rows if isinstance(rows, list) and len(rows) == r.rows else [body]
     output = load(r.output)

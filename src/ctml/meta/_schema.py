@@ -399,3 +399,21 @@ controller_state = Table(
     Column("revision", Integer, nullable=False),
     Column("updated_ms", BigInteger, nullable=False),
 )
+
+learner_snapshots = Table(
+    "learner_snapshots",
+    METADATA,
+    # The learned state of an online model version the server updates from labels (migration 0008): snapshot
+    # ``seq`` of ``model`` v``version`` for ``app``, its bytes in the artifact store, and the feedback cursor it
+    # has learned up to (labels ordered by ``(received_ms, prediction_id)``), so a restart re-learns the rest.
+    Column("app", NAME, primary_key=True),
+    Column("model", NAME, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("labels", BigInteger, nullable=False),
+    Column("cursor_ms", BigInteger, nullable=False),
+    Column("cursor_id", String(48), nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+)
+Index("ix_feedback_app_received", feedback.c.app, feedback.c.received_ms)

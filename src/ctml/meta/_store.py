@@ -14,6 +14,7 @@ from ctml.meta._models import ModelRepo
 from ctml.meta._predictions import PredictionRepo
 from ctml.meta._runs import ArtifactRepo, RunRepo, StepRepo
 from ctml.meta._serving import RolloutRepo, RouteRepo, TokenRepo
+from ctml.meta._snapshots import SnapshotRepo
 from ctml.meta._watermarks import WatermarkRepo
 
 __all__ = ["MetaStore", "open_meta"]
@@ -53,6 +54,7 @@ class MetaStore:
         self.tokens = TokenRepo(*args)
         self.leases = LeaseRepo(*args)
         self.controller = ControllerStateRepo(*args)
+        self.snapshots = SnapshotRepo(*args)
 
     def __repr__(self) -> str:
         return f"MetaStore({describe_url(self.url)!r})"

@@ -66,7 +66,7 @@ def read(
     """
     if start is not None and end is not None and end <= start:
         return []
-    found = meta.predictions.labeled(app, start=start, end=end, limit=max_rows, with_labels=with_labels)
+    found = meta.predictions.labeled(app, start=start, end=end, limit=max_rows, with_labels=with_labels, route=route)
     return [
         r
         for r in found

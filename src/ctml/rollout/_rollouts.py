@@ -201,6 +201,8 @@ class Rollouts:
         current = self.meta.routes.get(app)
         if current is not None and "sticky" in current.routes:
             table = {**table, "sticky": current.routes["sticky"]}
+        if current is not None and current.routes.get("challengers"):  # the app's tournament stands through it
+            table = {**table, "challengers": current.routes["challengers"]}
         self.meta.routes.set(app, table)
 
     def _record(self, app: str, model: str, version: int, outcome: str, summary: str, evidence: JSONObject) -> None:

@@ -53,6 +53,8 @@ class ServeConfig:
     ``log_capacity`` rows fit in the prediction log's queue; with ``log_batch_rows`` they bound what a crash can
     lose (see :mod:`ctml.serve._log`). ``fast_path``: answer plain linear scikit-learn models in one NumPy pass,
     proven equal to scikit-learn's own answers when each version loads (see :func:`ctml.flavors.predictor`).
+    ``learn``: versions that can learn in place are updated from feedback labels (see :mod:`ctml.serve._learner`),
+    their state written as a snapshot every ``snapshot_labels`` labels or ``snapshot_s`` seconds.
     """
 
     apps: Sequence[AppSpec]
@@ -63,6 +65,9 @@ class ServeConfig:
     log_batch_rows: int = 1_000
     require_token_for_predict: bool = False
     fast_path: bool = True
+    learn: bool = True
+    snapshot_labels: int = 1_000
+    snapshot_s: float = 60.0
     actor: str = "ctml-serve"
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -78,6 +83,8 @@ class ServeConfig:
             ("max_body_bytes", self.max_body_bytes, 1024),
             ("log_capacity", self.log_capacity, 1),
             ("log_batch_rows", self.log_batch_rows, 1),
+            ("snapshot_labels", self.snapshot_labels, 1),
+            ("snapshot_s", self.snapshot_s, 0.0),
         ):
             if value < low:
                 raise ConfigError(f"The {name!r} parameter of ServeConfig must be >= {low}. Got {value!r}.")

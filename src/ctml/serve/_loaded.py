@@ -12,7 +12,7 @@ from ctml.flavors import Model, Predictor, predictor
 from ctml.registry import ModelRegistry
 from ctml.serve._codec import RowCodec
 
-__all__ = ["LoadedModel", "load_version"]
+__all__ = ["LoadedModel", "load_version", "with_model"]
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,18 @@ def load_version(
     data = registry.artifacts.get_bytes(digest)  # hashed while read: a tampered artifact never loads
     loaded = Model.from_bytes(data, digest=digest)
     codec = RowCodec(loaded.signature, max_rows=max_rows)
-    served = LoadedModel(
-        model, version, digest, loaded, codec, loaded.signature.classes, predictor(loaded, fast=fast_path)
-    )
-    served.outputs(np.zeros((1, len(loaded.signature.feature_names))))  # first calls pay for lazy set-up
+    return _warm(LoadedModel(model, version, digest, loaded, codec, loaded.signature.classes,
+                             predictor(loaded, fast=fast_path and not loaded.learns)))  # fmt: skip
+
+
+def with_model(served: LoadedModel, model: Model) -> LoadedModel:
+    """``served`` answering from ``model`` instead (a learned snapshot of the same version and signature)."""
+    if model.signature != served.loaded.signature:
+        raise NotFoundError(f"A snapshot of {served.model} v{served.version} has another signature than the version.")
+    return _warm(LoadedModel(served.model, served.version, served.digest, model, served.codec, served.classes,
+                             predictor(model, fast=False)))  # fmt: skip
+
+
+def _warm(served: LoadedModel) -> LoadedModel:
+    served.outputs(np.zeros((1, len(served.loaded.signature.feature_names))))  # first calls pay for lazy set-up
     return served

@@ -6,12 +6,15 @@ state machine can change it while servers run::
     {"champion": "champion",                         # a registry ref: an alias, "v3" or 3
      "canary": {"ref": "challenger", "percent": 5},  # optional: 5% of requests
      "shadow": "v7",                                 # optional: predicts on every request, only logged
+     "challengers": ["v5", "v8"],                    # optional: the always-on tournament, each like a shadow
      "sticky": "header:x-ctml-key"}                  # or "feature:customer_id", or null (random split)
 
 The canary split is sticky when a key is present: the key's bucket is the first 8 bytes of
 ``sha256(app NUL key)`` read as a fraction of 2**64, so every worker and every server agrees on it without
 talking to each other, and a key stays on its side as the percentage grows. Without a key the split is random.
 A shadow model never answers: the champion does, and the shadow's prediction is logged with route ``shadow``.
+Challengers are the app's standing tournament: each answers every request off the request path, like a shadow,
+logged with route ``challenger``, and is scored on the same labelled rows as the champion.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ class RouteSpec:
     canary_percent: float = 0.0
     shadow: str | None = None
     sticky: str | None = DEFAULT_STICKY
+    challengers: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> RouteSpec:
@@ -61,9 +65,11 @@ class RouteSpec:
         """
         if not isinstance(value, Mapping):
             raise ConfigError(f"A route table must be a JSON object. Got {value!r}.")
-        unknown = sorted(set(value) - {"champion", "canary", "shadow", "sticky"})
+        unknown = sorted(set(value) - {"champion", "canary", "shadow", "sticky", "challengers"})
         if unknown:
-            raise ConfigError(f"A route table has the fields champion, canary, shadow, sticky; not {unknown}.")
+            raise ConfigError(
+                f"A route table has the fields champion, canary, shadow, challengers, sticky; not {unknown}."
+            )
         champion = _ref("champion", value.get("champion", "champion"))
         canary, percent = None, 0.0
         if value.get("canary") is not None:
@@ -80,7 +86,11 @@ class RouteSpec:
             not isinstance(sticky, str) or not sticky.startswith(("header:", "feature:")) or sticky[-1] == ":"
         ):
             raise ConfigError(f"'sticky' must be 'header:NAME', 'feature:NAME' or null. Got {sticky!r}.")
-        return cls(champion, canary, float(percent), shadow, sticky)
+        found = value.get("challengers") or []
+        if not isinstance(found, list | tuple) or len(found) > 16:
+            raise ConfigError(f"'challengers' must be a list of at most 16 registry refs. Got {found!r}.")
+        challengers = tuple(_ref("challengers", ref) for ref in found)
+        return cls(champion, canary, float(percent), shadow, sticky, challengers)
 
     def to_json(self) -> JSONObject:
         return {
@@ -88,6 +98,7 @@ class RouteSpec:
             "canary": None if self.canary is None else {"ref": self.canary, "percent": self.canary_percent},
             "shadow": self.shadow,
             "sticky": self.sticky,
+            **({"challengers": list(self.challengers)} if self.challengers else {}),
         }
 
 
@@ -100,6 +111,7 @@ class ActiveRoutes:
     canary: LoadedModel | None = None
     shadow: LoadedModel | None = None
     revision: int = 0
+    challengers: tuple[LoadedModel, ...] = ()
 
     @property
     def versions(self) -> dict[str, int]:
@@ -108,7 +120,19 @@ class ActiveRoutes:
             out["canary"] = self.canary.version
         if self.shadow is not None:
             out["shadow"] = self.shadow.version
+        for i, challenger in enumerate(self.challengers):
+            out[f"challenger{i}"] = challenger.version
         return out
+
+    @property
+    def loaded(self) -> list[LoadedModel]:
+        """Every version these routes hold, each once."""
+        found = [self.champion, self.canary, self.shadow, *self.challengers]
+        seen: dict[int, LoadedModel] = {}
+        for served in found:
+            if served is not None:
+                seen.setdefault(served.version, served)
+        return list(seen.values())
 
 
 class Router:

@@ -29,6 +29,8 @@ from ctml.serve._auth import TokenAuth, TokenCache
 from ctml.serve._codec import BadRequest, dumps, parse_json
 from ctml.serve._config import ServeConfig
 from ctml.serve._feedback import parse_feedback
+from ctml.serve._learner import Learners
+from ctml.serve._loaded import LoadedModel
 from ctml.serve._log import LogChunk, PredictionLog
 from ctml.serve._metrics import ServeMetrics
 from ctml.serve._openapi import openapi_document
@@ -68,6 +70,8 @@ class ModelServer:
         self.metrics = ServeMetrics(self.log)
         self._children: dict[tuple[str, str, int, str, int], tuple[Any, Any, Any]] = {}
         self.tokens = TokenCache(self.meta, self.clock)
+        self.learners = Learners(self.meta, registry.artifacts, self.clock, every_labels=config.snapshot_labels,
+                                 every_s=config.snapshot_s, learn=config.learn)  # fmt: skip
         self.watcher = Watcher(
             registry,
             list(self.slots.values()),
@@ -77,6 +81,8 @@ class ModelServer:
             on_swap=lambda slot: self.metrics.swaps.labels(slot.spec.name).inc(),
             on_failure=lambda slot: self.metrics.load_failures.labels(slot.spec.name).inc(),
             on_poll=self.tokens.refresh,
+            prepare=self.learners.restore if config.learn else None,
+            on_routes=self._routes_changed,
         )
         self._started = False
         self.app = Starlette(
@@ -113,8 +119,13 @@ class ModelServer:
             self.watcher.trigger()
 
     def stop(self) -> bool:
-        """Stop polling and write every queued prediction; True when nothing was left unwritten."""
+        """Stop polling, snapshot what the learners learned and write every queued prediction; True when nothing
+        was left unwritten."""
         self.watcher.stop()
+        try:
+            self.learners.flush()
+        except Exception:  # a failed snapshot costs a replay at the next start, never the stop
+            _log.exception("Writing the learners' snapshots failed; the next start re-learns from the log.")
         done = self.log.close()
         self._started = False
         return done
@@ -192,11 +203,16 @@ class ModelServer:
         except BadRequest as exc:
             return self._error(exc, name, "predict", started)
         try:
-            predictions, probabilities = served.predict(X)
+            if served.loaded.learns:
+                with self.learners.lock(name):  # never while a label is being learned into it
+                    predictions, probabilities = served.predict(X)
+            else:
+                predictions, probabilities = served.predict(X)
         except Exception as exc:  # the model failed on valid input: log it for the roll-out guards, answer 500
             return self._model_failed(name, served, route, body, rows, exc, started)
         now = self.clock.now()
         batch = new_id(now)
+        self.learners.remember(name, batch, X)
         body_out: dict[str, Any] = {
             "ids": [f"{batch}-{i}" for i in range(len(rows))],
             "predictions": predictions,
@@ -216,8 +232,8 @@ class ModelServer:
             LogChunk(name, served.model, served.version, route, batch, len(rows), inputs, output, latency_ms, at_ms)
         )
         shadow = None
-        if routes.shadow is not None:
-            shadow = BackgroundTask(self._shadow, name, routes, rows, inputs, batch, at_ms)
+        if routes.shadow is not None or routes.challengers:
+            shadow = BackgroundTask(self._listen, name, routes, served.version, rows, inputs, batch, at_ms)
         self._count(name, "predict", 200, started, route, served.version, len(rows))
         return Response(answer, media_type="application/json", background=shadow)
 
@@ -247,13 +263,13 @@ class ModelServer:
             labels = parse_feedback(parse_json(await self._body(request)), self.config.max_batch_rows)
         except BadRequest as exc:
             return self._error(exc, name, "feedback", started)
-        result = await run_in_threadpool(self.meta.predictions.add_feedback, name, labels)
+        result = await run_in_threadpool(self.learners.feedback, name, labels)
         unknown = list(result.unknown)
         if unknown and self.log.pending:
             # a label can overtake its prediction's log write (queued, or in the writer's open transaction):
             # wait for the log, then look once more
             await run_in_threadpool(self.log.flush, 5.0)
-            retry = await run_in_threadpool(self.meta.predictions.add_feedback, name, {u: labels[u] for u in unknown})
+            retry = await run_in_threadpool(self.learners.feedback, name, {u: labels[u] for u in unknown})
             unknown = list(retry.unknown)
             result = type(result)(result.accepted + retry.accepted, tuple(unknown))
         body: dict[str, Any] = {"accepted": result.accepted, "unknown": unknown}
@@ -282,16 +298,29 @@ class ModelServer:
         rows, X = served.codec.rows(payload)
         return served, route, rows, X
 
-    async def _shadow(
-        self, name: str, routes: ActiveRoutes, rows: list[Any], inputs: str, batch: str, at_ms: int
+    async def _listen(
+        self, name: str, routes: ActiveRoutes, answered: int, rows: list[Any], inputs: str, batch: str, at_ms: int
     ) -> None:
-        shadow = routes.shadow
-        if shadow is None:
-            return
+        """The shadow's and every challenger's answers to a request already answered, logged beside it."""
+        if routes.shadow is not None:
+            self._shadow(name, routes.shadow, "shadow", rows, inputs, batch, at_ms)
+        done = {answered, None if routes.shadow is None else routes.shadow.version}
+        for challenger in routes.challengers:
+            if challenger.version not in done:
+                done.add(challenger.version)
+                self._shadow(name, challenger, "challenger", rows, inputs, batch, at_ms)
+
+    def _shadow(
+        self, name: str, shadow: LoadedModel, route: str, rows: list[Any], inputs: str, batch: str, at_ms: int
+    ) -> None:
         started = self.clock.monotonic()
         try:
             X = shadow.codec.matrix(rows)
-            predictions, probabilities = shadow.predict(X)
+            if shadow.loaded.learns:
+                with self.learners.lock(name):
+                    predictions, probabilities = shadow.predict(X)
+            else:
+                predictions, probabilities = shadow.predict(X)
         except BadRequest as exc:  # the shadow's signature differs: count it, the answer was already sent
             self.metrics.errors.labels(name, "shadow", str(exc.status)).inc()
             return
@@ -302,11 +331,15 @@ class ModelServer:
         latency_ms = (self.clock.monotonic() - started) * 1000.0
         output = dumps({"predictions": predictions, "probabilities": probabilities, "shadow_of": batch}).decode()
         chunk = LogChunk(
-            name, shadow.model, shadow.version, "shadow", new_id(self.clock.now()), len(rows), inputs, output,
+            name, shadow.model, shadow.version, route, new_id(self.clock.now()), len(rows), inputs, output,
             latency_ms, at_ms,
         )  # fmt: skip
         self.log.offer(chunk)
-        self.metrics.predictions.labels(name, "shadow", str(shadow.version)).inc(len(rows))
+        self.metrics.predictions.labels(name, route, str(shadow.version)).inc(len(rows))
+
+    def _routes_changed(self, slot: AppSlot) -> None:
+        if slot.routes is not None:
+            self.learners.serve(slot.spec.name, slot.routes.loaded)
 
     def _slot(self, request: Request) -> AppSlot:
         name = request.path_params["app"]

@@ -47,6 +47,8 @@ class Watcher:
         on_swap: Callable[[AppSlot], None] | None = None,
         on_failure: Callable[[AppSlot], None] | None = None,
         on_poll: Callable[[], None] | None = None,
+        prepare: Callable[[str, LoadedModel], LoadedModel] | None = None,
+        on_routes: Callable[[AppSlot], None] | None = None,
     ) -> None:
         self.registry = registry
         self.slots = list(slots)
@@ -56,6 +58,8 @@ class Watcher:
         self.on_swap = on_swap
         self.on_failure = on_failure
         self.on_poll = on_poll
+        self.prepare = prepare
+        self.on_routes = on_routes
         self._cache: dict[tuple[str, int], LoadedModel] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -113,22 +117,27 @@ class Watcher:
             wanted["canary"] = self.registry.resolve(model, spec.canary).version
         if spec.shadow is not None:
             wanted["shadow"] = self.registry.resolve(model, spec.shadow).version
+        for i, ref in enumerate(spec.challengers):
+            wanted[f"challenger{i}"] = self.registry.resolve(model, ref).version
         current = slot.routes
         if current is not None and current.spec == spec and current.versions == wanted:
             return False
-        loaded = {route: self._load(model, version) for route, version in wanted.items()}
-        slot.routes = ActiveRoutes(spec, loaded["champion"], loaded.get("canary"), loaded.get("shadow"), revision)
+        loaded = {route: self._load(model, version, slot.spec.name) for route, version in wanted.items()}
+        challengers = tuple(loaded[f"challenger{i}"] for i in range(len(spec.challengers)))
+        slot.routes = ActiveRoutes(spec, loaded["champion"], loaded.get("canary"), loaded.get("shadow"), revision,
+                                   challengers)  # fmt: skip
+        if self.on_routes is not None:
+            self.on_routes(slot)
         live = {(s.spec.model, v) for s in self.slots if s.routes is not None for v in s.routes.versions.values()}
         for key in [k for k in self._cache if k not in live]:
             del self._cache[key]  # versions no route uses any more: let them be collected
         return True
 
-    def _load(self, model: str, version: int) -> LoadedModel:
+    def _load(self, model: str, version: int, app: str) -> LoadedModel:
         key = (model, version)
         if key not in self._cache:
-            self._cache[key] = load_version(
-                self.registry, model, version, max_rows=self.max_rows, fast_path=self.fast_path
-            )
+            loaded = load_version(self.registry, model, version, max_rows=self.max_rows, fast_path=self.fast_path)
+            self._cache[key] = loaded if self.prepare is None else self.prepare(app, loaded)
         return self._cache[key]
 
     def _loop(self) -> None:
