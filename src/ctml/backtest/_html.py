@@ -18,7 +18,7 @@ _W, _H = 1100, 420
 _L, _R, _T, _B = 60, 20, 28, 40
 _COLORS = {"ctml": "#0969da", "never": "#8c959f", "periodic": "#bf8700", "always": "#8250df", "arf": "#1a7f37"}
 _MARKS = {"retrain": "#fb8500", "promote": "#2da44e", "reject": "#6e7781", "needs_approval": "#6e7781",
-          "rollback": "#cf222e", "complete": "#2da44e"}  # fmt: skip
+          "rollback": "#cf222e", "complete": "#2da44e", "shadow": "#8250df"}  # fmt: skip
 _POINTS = 600
 _STYLE = """
 body{font:14px system-ui,sans-serif;margin:24px;color:#1f2328;max-width:1150px}

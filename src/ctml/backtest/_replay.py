@@ -203,8 +203,10 @@ def _mark(markers: list[Marker], row: int, action: Action) -> None:
         markers.append(Marker(row, "train_failed", action.summary))
     elif action.kind == "trigger" and action.outcome == "retrain":
         markers.append(Marker(row, "retrain", _reason(action)))
-    elif (action.kind == "gate" and action.outcome in ("promote", "reject", "needs_approval", "shadow")) or (
-        action.kind == "rollout" and action.outcome in ("rollback", "complete")
+    elif (
+        (action.kind == "gate" and action.outcome in ("promote", "reject", "needs_approval", "shadow"))
+        or (action.kind == "rollout" and action.outcome in ("rollback", "complete"))
+        or (action.kind == "tournament" and action.outcome == "promote")
     ):
         markers.append(Marker(row, action.outcome, action.summary))
 

@@ -44,6 +44,8 @@ class BacktestConfig:
     warmup: float = 0.1
     window_rows: int | None = None
     label_delay: int = 0
+    label_delay_share: float | None = None
+    """Label delay as a share of the stream's rows (``0.01``: n/100); replaces ``label_delay`` when set."""
     policies: Sequence[str] = DEFAULT_POLICIES
     row_seconds: float = 60.0
     request_rows: int = 1
@@ -61,6 +63,8 @@ class BacktestConfig:
             raise ConfigError(f"--warmup must be a share in [0.01, 0.9]. Got {self.warmup!r}.")
         if self.label_delay < 0:
             raise ConfigError(f"--label-delay must be rows >= 0. Got {self.label_delay!r}.")
+        if self.label_delay_share is not None and not 0 <= self.label_delay_share < 1:
+            raise ConfigError(f"label_delay_share must be a share in [0, 1). Got {self.label_delay_share!r}.")
         if self.window_rows is not None and self.window_rows < 1:
             raise ConfigError(f"--window must be rows >= 1. Got {self.window_rows!r}.")
         unknown = [p for p in self.policies if p not in POLICIES]
@@ -180,7 +184,7 @@ def run_backtest(
                              train_rows=span_rows)  # fmt: skip
     estimator = chosen.model if hasattr(chosen.model, "fit") else batch.model
     span = getattr(chosen.training, "rows", None)
-    delay = config.label_delay
+    delay = config.label_delay if config.label_delay_share is None else round(config.label_delay_share * n)
     results: dict[str, PolicyResult] = {}
     with threadpool_limits(limits=1):
         for policy in POLICIES:

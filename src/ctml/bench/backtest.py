@@ -158,9 +158,12 @@ def bench_backtest(
     *,
     streams: Sequence[str] | None = None,
     policies: Sequence[str] | None = None,
+    label_delay_share: float | None = None,
     on_stream: Callable[[str, int, int], None] | None = None,
+    on_row: Callable[[str, int, int], None] | None = None,
 ) -> list[StreamScore]:
-    """Backtest ``streams`` (default: all) found under ``datasets``; ``on_stream(name, done, total)``."""
+    """Backtest ``streams`` (default: all) found under ``datasets``; ``on_stream(name, done, total)``;
+    ``label_delay_share``: labels arrive that share of the stream's rows late (``0.01``: n/100)."""
     chosen = [c for c in STREAMS if streams is None or c.name in streams]
     unknown = sorted(set(streams or ()) - {c.name for c in STREAMS})
     if unknown:
@@ -172,13 +175,18 @@ def bench_backtest(
     for i, case in enumerate(chosen):
         if on_stream is not None:
             on_stream(case.name, i, len(chosen))
-        config = BacktestConfig(every=case.every, limit=case.limit, drop=case.drop)
+        config = BacktestConfig(every=case.every, limit=case.limit, drop=case.drop, label_delay_share=label_delay_share)
         if policies:
             config = replace(config, policies=tuple(policies))
-        out.append(StreamScore(case, run_backtest(datasets / case.file, case.target, config=config)))
+        progress = None if on_row is None else _rows_of(case.name, on_row)
+        out.append(StreamScore(case, run_backtest(datasets / case.file, case.target, config=config, progress=progress)))
     if on_stream is not None:
         on_stream("", len(chosen), len(chosen))
     return out
+
+
+def _rows_of(name: str, on_row: Callable[[str, int, int], None]) -> Callable[[str, int, int], None]:
+    return lambda policy, done, total: on_row(f"{name} {policy}", done, total)
 
 
 def summary(scores: Sequence[StreamScore]) -> JSONObject:

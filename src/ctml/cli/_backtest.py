@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from ctml.backtest import POLICIES, BacktestConfig, render_backtest_html, run_backtest
+from ctml.backtest import DEFAULT_POLICIES, POLICIES, BacktestConfig, render_backtest_html, run_backtest
+from ctml.cli._bench import _progress
 from ctml.cli._output import console, emit_json, table
 
 __all__ = ["backtest"]
@@ -61,8 +62,10 @@ def backtest(
     """Replay DATA row by row: ctml's policy through the controller and an in-process model server, and the
     baselines never / periodic / always / arf on the same rows (docs/backtest.md)."""
     config = BacktestConfig(warmup=warmup, window_rows=window_rows, label_delay=label_delay,
-                            policies=policies or POLICIES, every=every, limit=limit, drop=drop)  # fmt: skip
-    result = run_backtest(data, target, app=app_path, config=config)
+                            policies=policies or DEFAULT_POLICIES, every=every, limit=limit, drop=drop)  # fmt: skip
+    with _progress(not as_json) as report:
+        result = run_backtest(data, target, app=app_path, config=config,
+                              progress=lambda policy, done, total: report(f"replay {policy}", done, total))  # fmt: skip
     if html_path is not None:
         html_path.write_text(render_backtest_html(result))
     if as_json:

@@ -25,6 +25,8 @@ _COMMAND = "ctml bench backtest --write docs/benchmarks.md"
 @click.option("--policy", "policies", multiple=True, type=click.Choice(POLICIES),
               help="A policy to run (repeatable; default: all).")  # fmt: skip
 @click.option("--quick", is_flag=True, help=f"Only the small streams ({', '.join(QUICK)}).")
+@click.option("--label-delay-share", type=float,
+              help="Labels arrive this share of each stream's rows late (0.01: n/100; default: at once).")  # fmt: skip
 @click.option("--markdown", is_flag=True, help="Print the docs/benchmarks.md section.")
 @click.option("--write", type=click.Path(dir_okay=False, path_type=Path), help="Write the section into this file.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -33,6 +35,7 @@ def backtest(
     streams: tuple[str, ...],
     policies: tuple[str, ...],
     quick: bool,
+    label_delay_share: float | None,
     markdown: bool,
     write: Path | None,
     as_json: bool,
@@ -53,7 +56,9 @@ def backtest(
             folder,
             streams=chosen,
             policies=policies or None,
+            label_delay_share=label_delay_share,
             on_stream=lambda name, done, total: report(f"backtest {name}", done, total),
+            on_row=lambda name, done, total: report(f"  {name} rows", done, total),
         )
     section = markdown_section(scores, _COMMAND)
     if write is not None:
