@@ -106,3 +106,48 @@ def test_a_killed_learner_resumes_from_its_snapshot_learning_every_label_once(tm
     once_more.learn(X[twice], encode_labels(once_more.signature, np.asarray(y[twice], dtype=object)))
     assert not np.array_equal(resumed.predict_proba(probe), once_more.predict_proba(probe))
     meta.close()
+
+
+def test_a_server_that_does_not_learn_serves_the_owners_newest_snapshot(tmp_path: Path) -> None:
+    """Several workers: one owns the updates (``learn=True``), the others (``learn=False``) learn nothing and
+    reload the owner's newest snapshot when their watcher polls."""
+    from river.tree import HoeffdingTreeClassifier
+    from starlette.testclient import TestClient
+
+    from ctml.serve import AppSpec, ModelServer, ServeConfig
+
+    X, y = elec2()
+    meta = open_meta(f"sqlite:///{tmp_path / 'meta.db'}")
+    registry = ModelRegistry(meta, open_store(str(tmp_path / "artifacts")), actor="test")
+    first = fit_model(HoeffdingTreeClassifier(grace_period=20), X[:FIRST], y[:FIRST], feature_names=FEATURES, seed=0)
+    registry.register("online", first.to_bytes(), flavor="river")
+    registry.promote("online", 1)
+    apps = [AppSpec("online", "online")]
+    owner = ModelServer(ServeConfig(apps, poll_s=3600, snapshot_labels=EVERY, snapshot_s=3600), registry)
+    follower = ModelServer(ServeConfig(apps, poll_s=3600, learn=False), registry)
+    probe = {"rows": [dict(zip(FEATURES, X[i].tolist(), strict=True)) for i in range(700, 1000)]}
+    with TestClient(owner.app) as lead, TestClient(follower.app) as other:
+        owner.watcher.poll()  # loaded now, not in the background
+        follower.watcher.poll()
+        first_answer = other.post("/v1/apps/online/predict", json=probe)
+        assert first_answer.status_code == 200, first_answer.text
+        before = first_answer.json()["probabilities"]
+        for b in range(6):  # 90 labels to the owner, which learns them
+            rows = range(FIRST + b * BATCH, FIRST + (b + 1) * BATCH)
+            body = {"rows": [dict(zip(FEATURES, X[i].tolist(), strict=True)) for i in rows]}
+            answer = lead.post("/v1/apps/online/predict", json=body)
+            labels = [{"id": p, "label": str(y[i])} for p, i in zip(answer.json()["ids"], rows, strict=True)]
+            assert lead.post("/v1/apps/online/feedback", json={"labels": labels}).json()["accepted"] == BATCH
+        latest = meta.snapshots.latest("online", "online", 1)
+        assert latest is not None
+        assert latest.labels == 6 * BATCH  # the owner snapshotted after 45 and 90 labels
+        assert other.post("/v1/apps/online/predict", json=probe).json()["probabilities"] == before  # not yet polled
+        assert follower.watcher.poll() == 1  # a newer snapshot: reloaded
+        assert follower.watcher.poll() == 0  # nothing newer: nothing to do
+        after = other.post("/v1/apps/online/predict", json=probe).json()["probabilities"]
+    snapshot = Model.from_bytes(open_store(str(tmp_path / "artifacts")).get_bytes(latest.digest), digest=latest.digest)
+    assert np.allclose(after, snapshot.predict_proba(X[700:1000]))  # the owner's learned state, served here
+    assert np.allclose(before, first.predict_proba(X[700:1000]))  # the registered artifact, before
+    assert not np.allclose(after, before)
+    assert follower.learners.stats == {}  # it learned nothing itself
+    meta.close()

@@ -47,6 +47,27 @@ __all__ = ["serve", "tokens"]
     type=click.IntRange(min=1),
     help="Predictions queued before new ones are dropped (and counted).",
 )
+@click.option(
+    "--learn/--no-learn",
+    default=True,
+    show_default=True,
+    help="Update versions that can learn (River, partial_fit) from feedback labels. With several servers, one "
+    "learns and the others run --no-learn: they serve its newest snapshot, reloaded at each poll.",
+)
+@click.option(
+    "--snapshot-labels",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Write a learning version's state as a snapshot after this many labels...",
+)
+@click.option(
+    "--snapshot-s",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="...or after this many seconds with labels learned since the last one (and on a clean stop).",
+)
 @pass_state
 def serve(
     state: State,
@@ -58,6 +79,9 @@ def serve(
     no_ui: bool,
     no_fast_path: bool,
     log_capacity: int,
+    learn: bool,
+    snapshot_labels: int,
+    snapshot_s: float,
 ) -> None:
     """Serve model aliases: POST /v1/apps/NAME/predict and /feedback, /healthz, /readyz, /metrics, /openapi.json.
 
@@ -75,6 +99,9 @@ def serve(
         require_token_for_predict=require_token_for_predict,
         fast_path=not no_fast_path,
         actor=state.settings.actor,
+        learn=learn,
+        snapshot_labels=snapshot_labels,
+        snapshot_s=snapshot_s,
     )
     server = ModelServer(config, state.workspace.registry, clock=state.workspace.meta.clock)
     if not no_ui:

@@ -329,9 +329,11 @@ class Queries:
         return None if not found else Decision.from_row(found[0])
 
     def markers(self, app: str, limit: int = 300) -> list[Decision]:
-        """Decisions worth a mark on a time axis: retrains, gate verdicts, approvals and roll-out ends."""
+        """Decisions worth a mark on a time axis: retrains, gate verdicts, approvals, tournament promotions and
+        roll-out ends."""
         wanted = (
             ((decisions.c.kind == "trigger") & (decisions.c.outcome == "retrain"))
+            | ((decisions.c.kind == "tournament") & (decisions.c.outcome == "promote"))
             | decisions.c.kind.in_(["gate", "approval", "promotion", "rollback"])
             | ((decisions.c.kind == "rollout") & decisions.c.outcome.in_(["complete", "rollback", "start"]))
         )

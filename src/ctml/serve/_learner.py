@@ -98,6 +98,7 @@ class Learners:
         self.stats: dict[tuple[str, str, int], LearnerStats] = {}
         self._apps: dict[str, _App] = {}
         self._live: dict[str, list[LoadedModel]] = {}
+        self._followed: dict[tuple[str, str, int], int] = {}
         self._guard = threading.Lock()
 
     def lock(self, app: str) -> threading.Lock:
@@ -132,6 +133,26 @@ class Learners:
             self._replay(app, served, stats)
             state.last_ms = max(state.last_ms, stats.cursor_ms)
         return served
+
+    def follow(self, app: str, served: LoadedModel) -> LoadedModel:
+        """A server that does not learn (``learn=False``) serves a learning version from its newest snapshot, as
+        the server that owns the updates wrote it (the registry artifact until there is one)."""
+        if not served.loaded.learns:
+            return served
+        snapshot = self.meta.snapshots.latest(app, served.model, served.version)
+        self._followed[(app, served.model, served.version)] = 0 if snapshot is None else snapshot.seq
+        if snapshot is None:
+            return served
+        model = Model.from_bytes(self.artifacts.get_bytes(snapshot.digest), digest=snapshot.digest)
+        return with_model(served, model)
+
+    def stale(self, app: str, served: LoadedModel) -> bool:
+        """True when a followed version has a newer snapshot than the one served (the watcher then reloads it)."""
+        if self.enabled or not served.loaded.learns:
+            return False
+        seen = self._followed.get((app, served.model, served.version))
+        snapshot = self.meta.snapshots.latest(app, served.model, served.version)
+        return snapshot is not None and (seen is None or snapshot.seq > seen)
 
     def serve(self, app: str, versions: Iterable[LoadedModel]) -> None:
         """The versions of ``app`` that learn from now on (its routes changed)."""

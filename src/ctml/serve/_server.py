@@ -81,8 +81,9 @@ class ModelServer:
             on_swap=lambda slot: self.metrics.swaps.labels(slot.spec.name).inc(),
             on_failure=lambda slot: self.metrics.load_failures.labels(slot.spec.name).inc(),
             on_poll=self.tokens.refresh,
-            prepare=self.learners.restore if config.learn else None,
+            prepare=self.learners.restore if config.learn else self.learners.follow,
             on_routes=self._routes_changed,
+            stale=None if config.learn else self.learners.stale,
         )
         self._started = False
         self.app = Starlette(
