@@ -137,22 +137,19 @@ class Learners:
     def follow(self, app: str, served: LoadedModel) -> LoadedModel:
         """A server that does not learn (``learn=False``) serves a learning version from its newest snapshot, as
         the server that owns the updates wrote it (the registry artifact until there is one)."""
-        if not served.loaded.learns:
-            return served
-        snapshot = self.meta.snapshots.latest(app, served.model, served.version)
-        self._followed[(app, served.model, served.version)] = 0 if snapshot is None else snapshot.seq
-        if snapshot is None:
-            return served
-        model = Model.from_bytes(self.artifacts.get_bytes(snapshot.digest), digest=snapshot.digest)
-        return with_model(served, model)
+        return self.newer(app, served) or served
 
-    def stale(self, app: str, served: LoadedModel) -> bool:
-        """True when a followed version has a newer snapshot than the one served (the watcher then reloads it)."""
-        if self.enabled or not served.loaded.learns:
-            return False
-        seen = self._followed.get((app, served.model, served.version))
+    def newer(self, app: str, served: LoadedModel) -> LoadedModel | None:
+        """``served`` answering from its newest snapshot, when that is newer than the one it serves; else None."""
+        if not served.loaded.learns:
+            return None
+        key = (app, served.model, served.version)
         snapshot = self.meta.snapshots.latest(app, served.model, served.version)
-        return snapshot is not None and (seen is None or snapshot.seq > seen)
+        if snapshot is None or snapshot.seq <= self._followed.get(key, 0):
+            return None
+        model = Model.from_bytes(self.artifacts.get_bytes(snapshot.digest), digest=snapshot.digest)
+        self._followed[key] = snapshot.seq
+        return with_model(served, model)
 
     def serve(self, app: str, versions: Iterable[LoadedModel]) -> None:
         """The versions of ``app`` that learn from now on (its routes changed)."""

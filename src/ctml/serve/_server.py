@@ -83,7 +83,7 @@ class ModelServer:
             on_poll=self.tokens.refresh,
             prepare=self.learners.restore if config.learn else self.learners.follow,
             on_routes=self._routes_changed,
-            stale=None if config.learn else self.learners.stale,
+            refresh=None if config.learn else self.learners.newer,
         )
         self._started = False
         self.app = Starlette(

@@ -49,7 +49,7 @@ class Watcher:
         on_poll: Callable[[], None] | None = None,
         prepare: Callable[[str, LoadedModel], LoadedModel] | None = None,
         on_routes: Callable[[AppSlot], None] | None = None,
-        stale: Callable[[str, LoadedModel], bool] | None = None,
+        refresh: Callable[[str, LoadedModel], LoadedModel | None] | None = None,
     ) -> None:
         self.registry = registry
         self.slots = list(slots)
@@ -61,7 +61,7 @@ class Watcher:
         self.on_poll = on_poll
         self.prepare = prepare
         self.on_routes = on_routes
-        self.stale = stale
+        self.refresh = refresh
         self._cache: dict[tuple[str, int], LoadedModel] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -122,12 +122,9 @@ class Watcher:
         for i, ref in enumerate(spec.challengers):
             wanted[f"challenger{i}"] = self.registry.resolve(model, ref).version
         current = slot.routes
-        if current is not None and current.spec == spec and current.versions == wanted:
-            outdated = self._outdated(model, set(wanted.values()), slot.spec.name)
-            if not outdated:
-                return False
-            for key in outdated:  # a newer snapshot of a learning version: load it again
-                self._cache.pop(key, None)
+        refreshed = self._refreshed(model, set(wanted.values()), slot.spec.name)  # newer snapshots, when following
+        if not refreshed and current is not None and current.spec == spec and current.versions == wanted:
+            return False
         loaded = {route: self._load(model, version, slot.spec.name) for route, version in wanted.items()}
         challengers = tuple(loaded[f"challenger{i}"] for i in range(len(spec.challengers)))
         slot.routes = ActiveRoutes(spec, loaded["champion"], loaded.get("canary"), loaded.get("shadow"), revision,
@@ -139,11 +136,17 @@ class Watcher:
             del self._cache[key]  # versions no route uses any more: let them be collected
         return True
 
-    def _outdated(self, model: str, versions: set[int], app: str) -> list[tuple[str, int]]:
-        if self.stale is None:
-            return []
-        keys = [(model, v) for v in sorted(versions) if (model, v) in self._cache]
-        return [k for k in keys if self.stale(app, self._cache[k])]
+    def _refreshed(self, model: str, versions: set[int], app: str) -> bool:
+        """Swap in what ``refresh`` gives for the loaded versions (a newer snapshot); True when any changed."""
+        if self.refresh is None:
+            return False
+        changed = False
+        for key in [(model, v) for v in sorted(versions) if (model, v) in self._cache]:
+            newer = self.refresh(app, self._cache[key])
+            if newer is not None:
+                self._cache[key] = newer
+                changed = True
+        return changed
 
     def _load(self, model: str, version: int, app: str) -> LoadedModel:
         key = (model, version)
