@@ -8,10 +8,14 @@ may see (a label arrives ``delay`` rows after its row) and predicts the next row
 - ``always``: refit at every window on the last ``span`` labelled rows (the app's sliding window).
 - ``arf``: River's adaptive random forest (10 trees), test-then-train row by row, learning each row once its
   label has arrived.
+
+:func:`bare_cost` is what ctml's own candidates cost outside ctml on the same rows: the yardstick of the
+replay's overhead.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,7 +25,7 @@ from ctml.backtest._result import Marker, PolicyResult
 from ctml.backtest._stream import Stream
 from ctml.clock import WallClock
 
-__all__ = ["arf", "refit_every", "score"]
+__all__ = ["arf", "bare_cost", "refit_every", "score"]
 
 
 def score(stream: Stream, start: int, predictions: np.ndarray) -> np.ndarray:
@@ -93,6 +97,44 @@ def arf(stream: Stream, *, warmup: int, delay: int, seed: int) -> PolicyResult |
             learned += 1
     note = "river ARF, 10 trees, test-then-train; learns each row when its label arrives"
     return PolicyResult("arf", _metric(stream), float(out.mean()), 0, clock.monotonic() - began, out, notes=(note,))
+
+
+def bare_cost(
+    stream: Stream, online: Sequence[Any], batch: Any, fits: Sequence[Mapping[str, Any]], *, warmup: int, delay: int
+) -> dict[str, float]:
+    """Seconds ctml's candidates cost outside ctml on the same rows: each ``online`` estimator (a River learner)
+    test-then-train on every row (learning the warm-up, then predicting each row and learning each label when
+    it arrives), and ``batch`` refitted once per batch fit the policy made (``fits``: the ``rows`` of each fit
+    whose ``flavor`` is not River's), on the same rows ``start:stop``. Keys: ``online N``, ``batch fits``,
+    ``total``."""
+    clock = WallClock()
+    names = stream.features
+    rows = [dict(zip(names, map(float, x), strict=True)) for x in stream.X]
+    labels = stream.y.tolist()
+    out: dict[str, float] = {}
+    for i, estimator in enumerate(online):
+        model = estimator.clone()
+        predict = model.predict_proba_one if stream.task == "classification" else model.predict_one
+        began = clock.monotonic()
+        for r in range(warmup):
+            model.learn_one(rows[r], labels[r])
+        learned = warmup
+        for r in range(warmup, stream.rows):
+            predict(rows[r])
+            while learned + delay <= r:
+                model.learn_one(rows[learned], labels[learned])
+                learned += 1
+        out[f"online {i}"] = clock.monotonic() - began
+    began = clock.monotonic()
+    for fit in fits:
+        lo, hi = fit.get("start"), fit.get("stop")
+        if fit.get("flavor") == "river" or not isinstance(lo, int) or not isinstance(hi, int) or hi - lo < 2:
+            continue
+        hi = min(hi, stream.rows)
+        clone(batch).fit(stream.X[lo:hi], _y(stream, lo, hi))
+    out["batch fits"] = clock.monotonic() - began
+    out["total"] = sum(out.values())
+    return out
 
 
 def _y(stream: Stream, lo: int, hi: int) -> np.ndarray:

@@ -15,7 +15,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from threadpoolctl import threadpool_limits
 
 from ctml.app import App, Tournament, load_app
-from ctml.backtest._baselines import arf, refit_every
+from ctml.backtest._baselines import arf, bare_cost, refit_every
 from ctml.backtest._replay import Progress, replay_ctml
 from ctml.backtest._result import BacktestResult, PolicyResult
 from ctml.backtest._stream import Stream, load_stream
@@ -57,6 +57,12 @@ class BacktestConfig:
     seed: int = 0
     drop: Sequence[str] = ()
     """Columns left out of the features (leaks of the label, row ids)."""
+    bare_cost: bool = False
+    """Also time ctml's candidates outside ctml on the same rows (:func:`ctml.backtest._baselines.bare_cost`) and
+    report ctml's wall time as a multiple of it (``details["overhead"]``)."""
+    per_request: bool = False
+    """Send ctml's rows as ``request_rows``-row requests over ASGI, as a live client would, instead of one block
+    a window (:meth:`ctml.serve.ModelServer.answer_block`): the same answers and decisions, many times slower."""
 
     def __post_init__(self) -> None:
         if not 0.01 <= self.warmup <= 0.9:
@@ -193,12 +199,16 @@ def run_backtest(
             if policy == "ctml":
                 results[policy] = replay_ctml(stream, chosen, warmup=warmup, every=every, delay=delay,
                                               request_rows=config.request_rows, workdir=workdir,
-                                              seed=config.seed, progress=progress)  # fmt: skip
+                                              seed=config.seed, progress=progress,
+                                              per_request=config.per_request)  # fmt: skip
+                if config.bare_cost:
+                    results[policy] = _with_bare_cost(results[policy], stream, chosen, warmup, delay)
             elif policy == "ctml_batch":  # the loop as it ran before the tournament: 20-row requests, labels
                 # sent once a window, batch refits judged on their holdout and rolled out by canary
                 batched = replay_ctml(stream, batch, warmup=warmup, every=every, delay=delay, request_rows=20,
                                     workdir=None if workdir is None else workdir / "batch", seed=config.seed,
-                                    labels_per_window=True, progress=progress)  # fmt: skip
+                                    labels_per_window=True, progress=progress,
+                                    per_request=config.per_request)  # fmt: skip
                 results[policy] = replace(batched, name="ctml_batch")
             elif policy == "never":
                 results[policy] = refit_every("never", stream, estimator, warmup=warmup, every=0, span=None,
@@ -216,6 +226,17 @@ def run_backtest(
                 else:
                     results[policy] = found
     return BacktestResult(str(data), target, stream.task, n, warmup, every, delay, results, tuple(notes))
+
+
+def _with_bare_cost(result: PolicyResult, stream: Stream, app: App, warmup: int, delay: int) -> PolicyResult:
+    online = [c for c in (app.tournament.challengers if app.tournament else ()) if hasattr(c, "learn_one")]
+    found = result.details.get("fits")
+    fits = [f for f in found if isinstance(f, dict)] if isinstance(found, list) else []
+    cost = bare_cost(stream, online, app.model, fits, warmup=warmup, delay=delay)
+    details = dict(result.details)
+    details["bare_cost"] = {k: round(v, 3) for k, v in cost.items()}
+    details["overhead"] = round(result.seconds / cost["total"], 3) if cost["total"] > 0 else None
+    return replace(result, details=details)
 
 
 def rolling(scores: np.ndarray, width: int) -> np.ndarray:

@@ -11,9 +11,16 @@ streams, with at most a third of ``periodic``'s retrains. :func:`summary` counts
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
+from queue import Empty
+from typing import Any
+
+from threadpoolctl import threadpool_limits
 
 from ctml.backtest import BacktestConfig, BacktestResult, run_backtest
 from ctml.bench._markdown import write_section
@@ -25,6 +32,7 @@ __all__ = [
     "MARK_START",
     "QUICK",
     "STREAMS",
+    "Progress",
     "StreamCase",
     "StreamScore",
     "bench_backtest",
@@ -49,32 +57,37 @@ class StreamCase:
     limit: int | None = None
     drop: tuple[str, ...] = ()
     note: str = ""
+    cost: float = 1.0
+    """Roughly how long it takes beside the others (rows replayed x (features + 70), in millions): the parallel
+    run starts the costliest first, so the last to finish is a short one."""
 
 
 STREAMS: tuple[StreamCase, ...] = (
-    StreamCase("elec2", "elec2/elec2.csv", "class"),
-    StreamCase("noaa_weather", "noaa_weather/noaa_weather.csv", "rain"),
-    StreamCase("rialto", "rialto/rialto.csv.gz", "class", limit=50_000, note="first 50,000 rows"),
+    StreamCase("elec2", "elec2/elec2.csv", "class", cost=3.5),
+    StreamCase("noaa_weather", "noaa_weather/noaa_weather.csv", "rain", cost=1.4),
+    StreamCase("rialto", "rialto/rialto.csv.gz", "class", limit=50_000, note="first 50,000 rows", cost=4.9),
     StreamCase(
         "kdd99_10pct",
         "kdd99_10pct/kdd99_10pct.csv.gz",
         "label",
         every=10,
         note="every 10th row; text columns protocol_type, service, flag left out",
+        cost=5.4,
     ),
-    StreamCase("spam", "spam/spam.csv.gz", "class"),
-    StreamCase("powersupply", "powersupply/powersupply.csv", "class"),
-    StreamCase("ozone", "ozone/ozone.csv", "class"),
-    StreamCase("keystroke", "keystroke/keystroke.csv", "class"),
-    StreamCase("usenet1", "usenet1/usenet1.csv", "Label"),
-    StreamCase("luxembourg", "luxembourg/luxembourg.csv", "target"),
-    StreamCase("outdoor", "outdoor/outdoor.csv", "class"),
+    StreamCase("spam", "spam/spam.csv.gz", "class", cost=3.5),
+    StreamCase("powersupply", "powersupply/powersupply.csv", "class", cost=2.2),
+    StreamCase("ozone", "ozone/ozone.csv", "class", cost=0.36),
+    StreamCase("keystroke", "keystroke/keystroke.csv", "class", cost=0.13),
+    StreamCase("usenet1", "usenet1/usenet1.csv", "Label", cost=0.25),
+    StreamCase("luxembourg", "luxembourg/luxembourg.csv", "target", cost=0.19),
+    StreamCase("outdoor", "outdoor/outdoor.csv", "class", cost=0.37),
     StreamCase(
         "bike_sharing_hourly",
         "bike_sharing_hourly/bike_sharing_hourly.csv",
         "cnt",
         drop=("casual", "registered"),
         note="casual + registered = cnt: dropped (leak)",
+        cost=1.5,
     ),
 )
 """Every stream in the shared datasets folder, in the order of its BASELINES.md."""
@@ -153,17 +166,25 @@ def find_datasets(start: Path | None = None) -> Path | None:
     return None
 
 
+Progress = Callable[[str, str, int, int], None]
+"""``progress(stream, stage, done, total)``: ``stage`` is a policy (``done``/``total``: rows of ctml's replay),
+``"queued"``, ``"baselines"`` or ``"done"``."""
+
+
 def bench_backtest(
     datasets: Path,
     *,
     streams: Sequence[str] | None = None,
     policies: Sequence[str] | None = None,
     label_delay_share: float | None = None,
-    on_stream: Callable[[str, int, int], None] | None = None,
-    on_row: Callable[[str, int, int], None] | None = None,
+    jobs: int | None = None,
+    bare_cost: bool = False,
+    progress: Progress | None = None,
 ) -> list[StreamScore]:
-    """Backtest ``streams`` (default: all) found under ``datasets``; ``on_stream(name, done, total)``;
-    ``label_delay_share``: labels arrive that share of the stream's rows late (``0.01``: n/100)."""
+    """Backtest ``streams`` (default: all) found under ``datasets``, ``jobs`` at a time in separate processes
+    (default: one per CPU; 1 runs them here, one after the other), largest first so the last to finish is
+    small; results in the order of :data:`STREAMS`. ``label_delay_share``: labels arrive that share of each
+    stream's rows late (``0.01``: n/100); ``bare_cost``: also time ctml's candidates outside ctml."""
     chosen = [c for c in STREAMS if streams is None or c.name in streams]
     unknown = sorted(set(streams or ()) - {c.name for c in STREAMS})
     if unknown:
@@ -171,22 +192,76 @@ def bench_backtest(
     missing = [c.file for c in chosen if not (datasets / c.file).is_file()]
     if missing:
         raise ConfigError(f"{datasets} lacks {', '.join(missing)}; pass the shared datasets folder with --datasets.")
-    out = []
-    for i, case in enumerate(chosen):
-        if on_stream is not None:
-            on_stream(case.name, i, len(chosen))
-        config = BacktestConfig(every=case.every, limit=case.limit, drop=case.drop, label_delay_share=label_delay_share)
-        if policies:
-            config = replace(config, policies=tuple(policies))
-        progress = None if on_row is None else _rows_of(case.name, on_row)
-        out.append(StreamScore(case, run_backtest(datasets / case.file, case.target, config=config, progress=progress)))
-    if on_stream is not None:
-        on_stream("", len(chosen), len(chosen))
-    return out
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(chosen) or 1))
+    config = BacktestConfig(label_delay_share=label_delay_share, bare_cost=bare_cost)
+    if policies:
+        config = replace(config, policies=tuple(policies))
+    tasks = [(case, datasets / case.file, config) for case in chosen]
+    report = progress or (lambda *_: None)
+    for case in chosen:
+        report(case.name, "queued", 0, 0)
+    if jobs == 1:
+        results = {case.name: _one(case, path, cfg, report) for case, path, cfg in tasks}
+    else:
+        results = _parallel(tasks, jobs, report)
+    return [StreamScore(case, results[case.name]) for case in chosen]
 
 
-def _rows_of(name: str, on_row: Callable[[str, int, int], None]) -> Callable[[str, int, int], None]:
-    return lambda policy, done, total: on_row(f"{name} {policy}", done, total)
+def _one(case: StreamCase, path: Path, config: BacktestConfig, report: Progress) -> BacktestResult:
+    cfg = replace(config, every=case.every, limit=case.limit, drop=case.drop)
+    rows = _Rows(case.name, report)
+    result = run_backtest(path, case.target, config=cfg, progress=rows)
+    report(case.name, "done", rows.total, rows.total)
+    return result
+
+
+@dataclass
+class _Rows:
+    """ctml's replay progress of one stream, told on as ``(stream, policy, done, total)``; after the replay the
+    baselines run (stage ``baselines``)."""
+
+    name: str
+    report: Progress
+    total: int = 0
+
+    def __call__(self, policy: str, done: int, total: int) -> None:
+        self.total = total
+        self.report(self.name, "ctml" if done < total else "baselines", done, total)
+
+
+def _parallel(
+    tasks: list[tuple[StreamCase, Path, BacktestConfig]], jobs: int, report: Progress
+) -> dict[str, BacktestResult]:
+    """Each stream in a worker process (spawned: no threads or locks inherited), their progress through a queue."""
+    context = multiprocessing.get_context("spawn")
+    results: dict[str, BacktestResult] = {}
+    with context.Manager() as manager:
+        queue = manager.Queue()
+        order = sorted(tasks, key=lambda t: -t[0].cost)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = {pool.submit(_worker, case, path, cfg, queue): case.name for case, path, cfg in order}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                _drain(queue, report)
+                for future in done:
+                    results[futures[future]] = future.result()  # a stream's error is raised here, named by it
+        _drain(queue, report)
+    return results
+
+
+def _worker(case: StreamCase, path: Path, config: BacktestConfig, queue: Any) -> BacktestResult:
+    with threadpool_limits(limits=1):
+        return _one(case, path, config, lambda *args: queue.put(args))
+
+
+def _drain(queue: Any, report: Progress) -> None:
+    while True:
+        try:
+            args = queue.get_nowait()
+        except Empty:
+            return
+        report(*args)
 
 
 def summary(scores: Sequence[StreamScore]) -> JSONObject:

@@ -166,16 +166,23 @@ class PredictionRepo(Repo):
             return self._known(conn, app, ids)
 
     def add_feedback(
-        self, app: str, labels: Mapping[str, tuple[str, datetime | None]], *, received_ms: int | None = None
+        self,
+        app: str,
+        labels: Mapping[str, tuple[str, datetime | None]],
+        *,
+        received_ms: int | None = None,
+        stamps: Mapping[str, int] | None = None,
     ) -> FeedbackResult:
         """Store labels by prediction id (``id -> (label JSON text, label time or None for now)``).
 
         Ids that are not logged predictions of ``app`` are returned in ``unknown`` and not stored; a label
         older than the one already stored for its prediction is ignored. ``received_ms`` (default: now) stamps
-        the labels' arrival; a corrected label keeps its prediction's first arrival stamp, so the arrival order
-        an online learner learned in (:meth:`arrived`) never changes afterwards.
+        the labels' arrival, ``stamps`` a label of its own (a block of traffic keeps each label's place in the
+        arrival order); a corrected label keeps its prediction's first arrival stamp, so the arrival order an
+        online learner learned in (:meth:`arrived`) never changes afterwards.
         """
         now_ms = self._now_ms() if received_ms is None else received_ms
+        own = stamps or {}
         ids = list(labels)
         stmt = self._upsert(feedback)
         stmt = stmt.on_conflict_do_update(
@@ -196,6 +203,7 @@ class PredictionRepo(Repo):
                 if pid not in found or key is None:
                     continue
                 label, at = labels[pid]
+                stamp = own.get(pid, now_ms)
                 rows.append(
                     {
                         "prediction_id": pid,
@@ -203,8 +211,8 @@ class PredictionRepo(Repo):
                         "row": key[1],
                         "app": app,
                         "label": label,
-                        "at_ms": now_ms if at is None else to_ms(at),
-                        "received_ms": now_ms,
+                        "at_ms": stamp if at is None else to_ms(at),
+                        "received_ms": stamp,
                     }
                 )
             if rows:

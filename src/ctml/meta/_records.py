@@ -10,6 +10,11 @@ from typing import Any
 from ctml.hashing import canonical_json
 from ctml.types import JSONObject
 
+try:
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - the serve extra brings it
+    _orjson = None  # type: ignore[assignment]
+
 __all__ = [
     "AliasMove",
     "AliasTarget",
@@ -46,7 +51,17 @@ def dump(value: Any) -> str:
 
 
 def load(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    """The JSON value stored as ``text``: with orjson when it is installed (several times faster on the prediction
+    log's documents, which the monitor and the tournament read every cycle), else the standard library, which
+    also reads what orjson refuses (integers past 64 bits)."""
+    if text is None:
+        return None
+    if _orjson is not None:
+        try:
+            return _orjson.loads(text)
+        except _orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
 
 
 @dataclass(frozen=True)

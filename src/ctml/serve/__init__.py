@@ -4,11 +4,13 @@
 ``/feedback``, ``/healthz``, ``/readyz``, ``/metrics``, ``/openapi.json``); requests are checked against the
 model's signature. Predictions go to a bounded queue and a writer thread (:class:`PredictionLog`); a
 :class:`Watcher` hot-swaps moved aliases; a :class:`Router` splits traffic by a route table read from the
-store (champion / canary / shadow); :class:`TokenAuth` checks API tokens with roles. ``docs/serving.md`` is
-the guide.
+store (champion / canary / shadow); :class:`TokenAuth` checks API tokens with roles;
+:meth:`ModelServer.answer_block` answers a :class:`Block` of known traffic (a backtest) without a request a
+row. ``docs/serving.md`` is the guide.
 """
 
 from ctml.serve._auth import ROLES, TokenAuth, TokenCache, create_token, hash_token
+from ctml.serve._block import Arrival, Block, BlockAnswer
 from ctml.serve._codec import BadRequest, RowCodec
 from ctml.serve._config import AppSpec, ServeConfig
 from ctml.serve._loaded import LoadedModel, load_version
@@ -23,7 +25,10 @@ __all__ = [
     "ActiveRoutes",
     "AppSlot",
     "AppSpec",
+    "Arrival",
     "BadRequest",
+    "Block",
+    "BlockAnswer",
     "LoadedModel",
     "LogChunk",
     "ModelServer",

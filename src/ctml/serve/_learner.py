@@ -204,6 +204,47 @@ class Learners:
                     self._snapshot(app, served, stats)
         return result
 
+    # -- a block of traffic (ModelServer.answer_block) ---------------------------------------------------------
+
+    def stamps(self, app: str, count: int) -> list[int]:
+        """``count`` consecutive arrival stamps for labels that arrive now, after every stamp given before (the
+        caller holds :meth:`lock`)."""
+        state = self._app(app)
+        if state.last_ms < 0:
+            state.last_ms = self.meta.predictions.last_arrival(app)
+        first = max(to_ms(self.clock.now()), state.last_ms + 1)
+        state.last_ms = max(state.last_ms, first + count - 1)
+        return list(range(first, first + count))
+
+    def cached(self, app: str, pids: Iterable[str]) -> dict[str, np.ndarray]:
+        """The input rows of ``pids`` that this server still holds (:meth:`remember`), by prediction id."""
+        recent = self._app(app).recent
+        out: dict[str, np.ndarray] = {}
+        for pid in pids:
+            key = split_id(pid)
+            X = None if key is None else recent.get(key[0])
+            if X is not None and key is not None and key[1] < len(X):
+                out[pid] = X[key[1]]
+        return out
+
+    def learn(self, app: str, served: LoadedModel, X: np.ndarray, labels: list[Any], cursor: tuple[int, str]) -> None:
+        """Learn the rows ``X`` with their ``labels`` (decoded JSON values) into ``served``, in order; ``cursor``:
+        the arrival stamp and prediction id of the last, where a snapshot resumes. The caller holds :meth:`lock`
+        and has stored the labels (a block of traffic learns each label between the rows it arrived between)."""
+        stats = self.stats.get((app, served.model, served.version))
+        if stats is None or not self.enabled:
+            return
+        self._fit(served, list(X), labels, stats)
+        stats.cursor_ms, stats.cursor_id = cursor
+
+    def snapshot_due(self, app: str) -> None:
+        """Snapshot the learning versions of ``app`` that are due (every ``every_labels`` labels or ``every_s``)."""
+        with self._app(app).lock:
+            for served in self._live.get(app, []):
+                stats = self.stats.get((app, served.model, served.version))
+                if stats is not None and self._due(stats):
+                    self._snapshot(app, served, stats)
+
     def flush(self) -> None:
         """Snapshot every learning version that learned since its last snapshot (a clean stop)."""
         for app, versions in list(self._live.items()):

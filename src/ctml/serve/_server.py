@@ -26,6 +26,7 @@ from ctml.ids import new_id
 from ctml.meta import MetaStore
 from ctml.registry import ModelRegistry
 from ctml.serve._auth import TokenAuth, TokenCache
+from ctml.serve._block import Block, BlockAnswer, answer_block
 from ctml.serve._codec import BadRequest, dumps, parse_json
 from ctml.serve._config import ServeConfig
 from ctml.serve._feedback import parse_feedback
@@ -142,6 +143,11 @@ class ModelServer:
             yield
         finally:
             await run_in_threadpool(self.stop)
+
+    def answer_block(self, app: str, block: Block) -> BlockAnswer:
+        """Answer a block of known traffic (rows, and the labels that arrive among them) as ``/predict`` and
+        ``/feedback`` would, row by row, without a request per row: see :mod:`ctml.serve._block`."""
+        return answer_block(self, app, block)
 
     # -- auth rules ----------------------------------------------------------------------------------------------
 
