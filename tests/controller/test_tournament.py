@@ -252,3 +252,53 @@ def test_a_promotion_killed_between_its_state_changes_is_finished_once(
     assert restarted.tournament is not None
     assert restarted.tournament.challengers() == [1]
     assert not [str(a) for a in restarted.reconcile_once() if a.kind == "gate"]  # v1 does not come back
+
+
+def test_answers_read_what_the_labelled_records_say(workspace: Workspace) -> None:
+    """The tournament's lean read of the log (``PredictionRepo.answers``) against the full records
+    (``labeled``): multi-row requests, shadows, a failed request, an output that is not an object, rows without a
+    label."""
+    log_live(workspace, ["UP", "DOWN", "UP"], {1: ["UP", "UP", "UP"], 2: ["UP", "DOWN", "DOWN"]}, champion=1)
+    batch = {"predictions": ["DOWN", "UP"], "probabilities": [[0.9, 0.1], [0.2, 0.8]]}
+    later = [
+        {"id": "r9", "rows": 2, "version": 1, "route": "champion", "output": batch},
+        {
+            "id": "s9",
+            "rows": 2,
+            "version": 2,
+            "route": "challenger",
+            "output": {"predictions": ["UP"], "shadow_of": "r9"},
+        },
+        {"id": "e9", "rows": 1, "version": 2, "route": "challenger", "output": {"error": "boom", "shadow_of": "r9"}},
+        {"id": "x9", "rows": 1, "version": 3, "route": "challenger", "output": ["not", "an", "object"]},
+    ]
+    workspace.meta.predictions.append(
+        [
+            {
+                "app": APP,
+                "model": APP,
+                "inputs": "{}",
+                "latency_ms": 1.0,
+                "at_ms": 1_772_323_300_000,
+                **r,
+                "output": json.dumps(r["output"]),
+            }
+            for r in later
+        ]
+    )
+    workspace.meta.predictions.add_feedback(APP, {"r9-1": ('"UP"', None), "r000000-0": ('"DOWN"', None)})
+    for limit in (1, 4, 7, 50):
+        expected = []
+        for record in workspace.meta.predictions.labeled(APP, limit=limit, newest=True, with_inputs=False):
+            p = record.prediction
+            output = p.output if isinstance(p.output, dict) else {}
+            if "error" in output:
+                continue
+            shadow = output.get("shadow_of")
+            expected.append((shadow or p.id, p.version, output["prediction"], shadow is not None,
+                             None if shadow is not None else record.label))  # fmt: skip
+        got = [tuple(a) for a in workspace.meta.predictions.answers(APP, limit=limit)]
+        if limit == 4:  # labeled(newest=True) cuts the newest request when whole requests overshoot the limit
+            assert got == [*expected, ("x9-0", 3, None, False, None)]
+        else:
+            assert got == expected

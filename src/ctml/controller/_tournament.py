@@ -101,22 +101,15 @@ class LiveRows:
 def live_rows(meta: MetaStore, app: str, *, rows: int, versions: int) -> LiveRows:
     """The newest ``rows`` labelled rows of ``app`` with the answer of every version that gave one (``versions``:
     how many versions may have answered each row, to read enough of the log)."""
-    records = meta.predictions.labeled(app, limit=rows * max(1, versions), newest=True, with_inputs=False)
     truth: dict[str, JSON] = {}
     served: dict[str, int] = {}
     answers: dict[int, dict[str, JSON]] = {}
-    for record in records:
-        p = record.prediction
-        output = p.output if isinstance(p.output, dict) else {}
-        if "error" in output or "prediction" not in output:
-            continue
-        shadow_of = output.get("shadow_of")
-        key = shadow_of if isinstance(shadow_of, str) else p.id
-        if shadow_of is None:
-            served[key] = p.version
-            if record.label is not None:
-                truth[key] = record.label
-        answers.setdefault(p.version, {})[key] = output["prediction"]
+    for answer in meta.predictions.answers(app, limit=rows * max(1, versions)):
+        if not answer.shadow:
+            served[answer.row] = answer.version
+            if answer.label is not None:
+                truth[answer.row] = answer.label
+        answers.setdefault(answer.version, {})[answer.row] = answer.prediction
     keys = [k for k in truth][-rows:]
     return LiveRows(keys, [truth[k] for k in keys], answers, [served[k] for k in keys])
 
