@@ -175,6 +175,21 @@ def test_step_promotes_a_challenger_the_gate_prefers_and_apply_moves_the_alias_o
     assert part.challengers() == [1]
 
 
+def test_without_direct_a_promotion_starts_the_roll_out_once(workspace: Workspace, tmp_path: Path) -> None:
+    promotable(workspace)
+    part = tournament(workspace, tmp_path, direct=False)
+    verdict = part.step(workspace.registry.resolve(APP, "champion"))
+    assert verdict is not None
+    assert verdict.change == Change((1,), 2, rollout=True, reason=verdict.summary)
+    assert part.apply(verdict.change) == "active"
+    assert part.apply(verdict.change) is None  # after a restart: the roll-out it started goes on
+    rollout = part.rollouts.current(APP)
+    assert rollout is not None
+    assert (rollout[0].candidate, rollout[0].previous) == (2, 1)
+    assert [m.to_version for m in workspace.registry.history(APP, "champion")] == [1]  # the plan moves it later
+    assert part.challengers() == [1]
+
+
 def test_step_holds_with_standings_once_a_quarter_of_the_window_is_new(workspace: Workspace, tmp_path: Path) -> None:
     register(workspace, candidate=0)
     register(workspace, candidate=1, online=True)

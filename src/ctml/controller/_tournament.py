@@ -37,6 +37,7 @@ from ctml.evaluate import Gate, Verdict, accuracy, mae
 from ctml.meta import MetaStore, ModelVersion
 from ctml.registry import ModelRegistry
 from ctml.rollout import Rollouts
+from ctml.rollout._machine import ACTIVE
 from ctml.train import SlidingWindow
 from ctml.types import JSON, JSONObject
 
@@ -317,7 +318,8 @@ class LiveTournament:
         self._set_challengers(list(change.challengers))
         if promote is not None and change.rollout:
             current = self.rollouts.current(self.app.name)
-            if current is None or current[0].candidate != promote or current[0].model != self.model:
+            started = current is not None and current[0].status == ACTIVE and current[0].candidate == promote
+            if not started:
                 status = self.rollouts.start(self.app.name, self.model, promote, self.app.rollout,
                                              reason=change.reason).status  # fmt: skip
         return status
