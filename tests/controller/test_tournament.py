@@ -35,6 +35,15 @@ def workspace(tmp_path: Path, clock: SimulatedClock) -> Workspace:
     return open_workspace(tmp_path, f"sqlite:///{tmp_path / 'meta.db'}", clock)
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def either_workspace(request: pytest.FixtureRequest, tmp_path: Path, clock: SimulatedClock) -> Workspace:
+    """A workspace on SQLite, and on a scratch PostgreSQL database."""
+    if request.param == "sqlite":
+        return open_workspace(tmp_path, f"sqlite:///{tmp_path / 'meta.db'}", clock)
+    url: str = request.getfixturevalue("postgres_url")
+    return open_workspace(tmp_path, url, clock)
+
+
 def register(ws: Workspace, **meta: Any) -> ModelVersion:
     base: dict[str, Any] = {"task": "classification"}
     return ws.meta.models.create_version(APP, app=APP, artifact_digest=None, flavor=None, meta={**base, **meta})
@@ -156,8 +165,9 @@ def test_first_champion_is_the_first_challenger_unless_another_beats_it_on_the_h
 
 
 def test_step_promotes_a_challenger_the_gate_prefers_and_apply_moves_the_alias_once(
-    workspace: Workspace, tmp_path: Path
+    either_workspace: Workspace, tmp_path: Path
 ) -> None:
+    workspace = either_workspace
     promotable(workspace)
     part = tournament(workspace, tmp_path)
     verdict = part.step(workspace.registry.resolve(APP, "champion"))
@@ -269,11 +279,11 @@ def test_a_promotion_killed_between_its_state_changes_is_finished_once(
     assert not [str(a) for a in restarted.reconcile_once() if a.kind == "gate"]  # v1 does not come back
 
 
-def test_answers_read_what_the_labelled_records_say(workspace: Workspace) -> None:
+def test_answers_read_what_the_labelled_records_say(either_workspace: Workspace) -> None:
     """The tournament's lean read of the log (``PredictionRepo.answers``) against the full records
     (``labeled``): multi-row requests, shadows, a failed request, an output that is not an object, rows without a
     label."""
-    log_live(workspace, ["UP", "DOWN", "UP"], {1: ["UP", "UP", "UP"], 2: ["UP", "DOWN", "DOWN"]}, champion=1)
+    log_live(either_workspace, ["UP", "DOWN", "UP"], {1: ["UP", "UP", "UP"], 2: ["UP", "DOWN", "DOWN"]}, champion=1)
     batch = {"predictions": ["DOWN", "UP"], "probabilities": [[0.9, 0.1], [0.2, 0.8]]}
     later = [
         {"id": "r9", "rows": 2, "version": 1, "route": "champion", "output": batch},
@@ -287,7 +297,7 @@ def test_answers_read_what_the_labelled_records_say(workspace: Workspace) -> Non
         {"id": "e9", "rows": 1, "version": 2, "route": "challenger", "output": {"error": "boom", "shadow_of": "r9"}},
         {"id": "x9", "rows": 1, "version": 3, "route": "challenger", "output": ["not", "an", "object"]},
     ]
-    workspace.meta.predictions.append(
+    either_workspace.meta.predictions.append(
         [
             {
                 "app": APP,
@@ -301,10 +311,10 @@ def test_answers_read_what_the_labelled_records_say(workspace: Workspace) -> Non
             for r in later
         ]
     )
-    workspace.meta.predictions.add_feedback(APP, {"r9-1": ('"UP"', None), "r000000-0": ('"DOWN"', None)})
+    either_workspace.meta.predictions.add_feedback(APP, {"r9-1": ('"UP"', None), "r000000-0": ('"DOWN"', None)})
     for limit in (1, 4, 7, 50):
         expected = []
-        for record in workspace.meta.predictions.labeled(APP, limit=limit, newest=True, with_inputs=False):
+        for record in either_workspace.meta.predictions.labeled(APP, limit=limit, newest=True, with_inputs=False):
             p = record.prediction
             output = p.output if isinstance(p.output, dict) else {}
             if "error" in output:
@@ -312,7 +322,7 @@ def test_answers_read_what_the_labelled_records_say(workspace: Workspace) -> Non
             shadow = output.get("shadow_of")
             expected.append((shadow or p.id, p.version, output["prediction"], shadow is not None,
                              None if shadow is not None else record.label))  # fmt: skip
-        got = [tuple(a) for a in workspace.meta.predictions.answers(APP, limit=limit)]
+        got = [tuple(a) for a in either_workspace.meta.predictions.answers(APP, limit=limit)]
         if limit == 4:  # labeled(newest=True) cuts the newest request when whole requests overshoot the limit
             assert got == [*expected, ("x9-0", 3, None, False, None)]
         else:

@@ -126,7 +126,14 @@ def encode(values: Sequence[Any], task: str) -> npt.NDArray[Any]:
 def judge_paired(gate: Gate, truth: Sequence[Any], challenger: Sequence[Any], champion: Sequence[Any],
                  task: str) -> Verdict:  # fmt: skip
     """The gate's verdict on ``challenger``'s answers against ``champion``'s to the same rows of ``truth``
-    (a holdout's, or live rows both answered): the one paired judge of the tournament."""
+    (a holdout's, or live rows both answered): the one paired judge of the tournament.
+
+    >>> gate = Gate(min_effect=0.0, floors={})
+    >>> judge_paired(gate, [1, 0] * 50, ["1", "0"] * 50, [1] * 100, "classification").outcome
+    'promote'
+    >>> judge_paired(gate, [1, 0, 1], [1, 0, 1], [1, 1], "classification").reason
+    'no paired answers to compare (3 challenger, 2 champion answers for 3 rows)'
+    """
     if not len(challenger) == len(champion) == len(truth):
         return Verdict("reject", f"no paired answers to compare ({len(challenger)} challenger, {len(champion)} "
                        f"champion answers for {len(truth)} rows)", {})  # fmt: skip
