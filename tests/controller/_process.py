@@ -11,6 +11,12 @@ point ran for real and the code after it never runs. The points:
 - ``rollout_started``: the roll-out of a promoted version started, the verdict not yet stored with the state;
 - ``request_stored``: a "retrain" event is stored as a request, not yet acked on the bus;
 - ``rollout_step``: a roll-out step moved the roll-out (and the alias), the cycle not yet finished.
+
+The tournament's points (:func:`run_tournament_cycle`, one cycle that promotes a challenger on live rows):
+
+- ``change_stored``: the promotion is stored with its decision, not yet applied;
+- ``promoted``: the champion alias moved, the route table's challengers not yet changed;
+- ``challengers_set``: the route table lists the new challengers, the change not yet cleared.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 POINTS = ("ingest", "train", "registered", "rollout_started", "request_stored", "rollout_step")
+TOURNAMENT_POINTS = ("change_stored", "promoted", "challengers_set")
 OWNER = "controller-under-test"
 """Every run takes the same owner: a restart of one controller (a pod keeps its name), not a second one."""
 
@@ -93,3 +100,25 @@ def run_controller(
     workspace = open_workspace(Path(home), meta_url)
     controller = Controller(workspace, event_app(Path(data)), owner=OWNER, lease_ttl=timedelta(seconds=lease_ttl))
     Loop(controller, bus=bus.open(), group=group, interval=timedelta(seconds=0.2)).run()
+
+
+def run_tournament_cycle(home: str, meta_url: str, data: str, point: str, marks: str) -> None:
+    """The child's body for the tournament's crash test: one cycle of a tournament app, stopped at ``point``."""
+    from ctml.controller import Controller
+    from ctml.meta._control import ControllerStateRepo
+    from ctml.meta._serving import RouteRepo
+    from ctml.registry import ModelRegistry
+
+    from .conftest import open_workspace, tournament_app
+
+    folder = Path(marks)
+    if point == "change_stored":
+        _after(ControllerStateRepo, "transition", folder, point, when=lambda r: r.state.get("applying") is not None)
+    elif point == "promoted":
+        _after(ModelRegistry, "promote", folder, point)
+    elif point == "challengers_set":
+        _after(RouteRepo, "set", folder, point)
+    else:
+        raise ValueError(f"unknown point {point!r}; expected one of {TOURNAMENT_POINTS}")
+    workspace = open_workspace(Path(home), meta_url)
+    Controller(workspace, tournament_app(Path(data)), owner=OWNER).reconcile_once()

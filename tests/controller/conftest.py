@@ -209,3 +209,13 @@ def stacks(*pairs: tuple[str, str]) -> pytest.MarkDecorator:
         for pair in pairs
     ]
     return pytest.mark.parametrize("stack", params)
+
+
+def tournament_app(folder: Path) -> App:
+    """:func:`event_app` with a tournament of one standing challenger, judged on 50 to 400 live rows and
+    promoted directly."""
+    from ctml.app import Tournament
+
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = Tournament(challengers=(LogisticRegression(max_iter=50),), window_rows=400, min_rows=50)
+    return replace(event_app(folder), tournament=spec)

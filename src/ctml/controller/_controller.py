@@ -32,7 +32,7 @@ from ctml.app import App
 from ctml.clock import Clock
 from ctml.controller._history import History, load_history, source_versions
 from ctml.controller._state import ControllerState
-from ctml.controller._tournament import LiveRows, change_rows, judge_live, live_rows, standings_json
+from ctml.controller._tournament import Change, LiveTournament, TournamentVerdict
 from ctml.data import Datasets
 from ctml.drift import profile
 from ctml.errors import ConfigError, ConflictError, NotFoundError
@@ -106,8 +106,10 @@ class Controller:
         self.datasets = Datasets(workspace.meta, workspace.artifacts, actor=actor)
         self.rollouts = Rollouts(workspace.meta, workspace.registry, clock=self.clock)
         self._monitor: Monitor | None = None
-        self._standings_key: str | None = None
-        self._tournament_rows = 0
+        self.tournament = (
+            None if app.tournament is None
+            else LiveTournament(workspace.meta, workspace.registry, self.rollouts, app, self.model)
+        )  # fmt: skip
 
     # -- outside requests --------------------------------------------------------------------------------------
 
@@ -157,6 +159,11 @@ class Controller:
         try:
             actions.extend(self._ingest())
             state, revision = self.state()
+            if state.applying is not None:  # a killed controller stored a tournament change it did not apply
+                self._finish_change(state, revision)
+                actions.append(Action("tournament", "recovered", "applied a tournament change a stopped controller "
+                                      "stored"))  # fmt: skip
+                state, revision = self.state()
             if state.job is not None:
                 actions.extend(self._run_job(state, revision))
                 return actions
@@ -226,8 +233,8 @@ class Controller:
 
     def _observe(self, state: ControllerState, revision: int, now: datetime | None) -> list[Action]:
         at = now or self.clock.now()
-        if self.app.tournament is not None:
-            promoted = self._tournament(state, revision, at)
+        if self.tournament is not None:
+            promoted = self._tournament_step(state, revision, at)
             if promoted:
                 return promoted
         report = self._get_monitor().observe(at)
@@ -275,16 +282,18 @@ class Controller:
         job_id = str(job["id"])
         versions = [meta.datasets.get(str(i)) for i in job["datasets"]]  # type: ignore[union-attr]
         history = load_history(self.datasets, self.app, versions)
-        if self.app.tournament is not None and job["kind"] == "first":
+        if self.tournament is not None and job["kind"] == "first":
             return self._first_tournament(state, revision, job, history, versions)
-        live = self.app.tournament is not None and job["kind"] == "retrain"
+        live = self.tournament is not None and job["kind"] == "retrain"
         champion = self._champion() if job["kind"] == "retrain" else None
         champion_model = None if champion is None or live else self._load(champion.version)
         actions: list[Action] = []
         registered = self._registered(job_id)
         if registered is None:
             try:
-                window = self._adaptive_window() if live else None
+                window = None
+                if self.tournament is not None and champion is not None:
+                    window = self.tournament.refit_window(champion)
                 registered, model = self._train(job, history, champion_model, versions, window=window, live=live)
             except ConfigError as exc:  # the data cannot train this model (one class in the window, say)
                 return [*actions, self._failed(state, revision, job, history, exc)]
@@ -333,15 +342,13 @@ class Controller:
     def _first_tournament(
         self, state: ControllerState, revision: int, job: JSONObject, history: History, versions: list[Any]
     ) -> list[Action]:
-        """Train the app's model and every challenger on the first rows, serve the best on the holdout as
+        """Train the app's model and every challenger on the first rows, serve the one the tournament picks as
         champion and the others as challengers (resumable: each candidate is registered once per job)."""
-        tournament = self.app.tournament
-        assert tournament is not None
+        assert self.tournament is not None
         job_id = str(job["id"])
         actions: list[Action] = []
-        candidates = [self.app.model, *tournament.challengers]
         registered: list[ModelVersion] = []
-        for i, estimator in enumerate(candidates):
+        for i, estimator in enumerate([self.app.model, *self.tournament.spec.challengers]):
             found = self._registered(job_id, i)
             if found is None:
                 try:
@@ -354,203 +361,85 @@ class Controller:
                 actions.append(Action("train", "registered", f"trained {self.model} v{found.version} "
                                       f"({type(estimator).__name__})", version=found.version))  # fmt: skip
             registered.append(found)
-        # The first challenger (the app's first online learner, by default) starts as champion; another
-        # candidate takes its place only if the tournament's gate prefers it on the holdout of the first rows.
-        incumbent = registered[1] if len(registered) > 1 else registered[0]
-        best, reason = incumbent, "the tournament's first challenger starts as champion"
-        gate = tournament.gate or replace(self.app.gate, floors={})
-        truth = history.holdout.y
-        task = str(incumbent.meta.get("task", "classification"))
-        top = 0.0
-        for v in registered:
-            if v.version == incumbent.version:
-                continue
-            verdict = self._judge_holdout(gate, truth, v, incumbent, task)
-            test = verdict.evidence.get("test")
-            effect = float(test.get("effect", 0.0)) if isinstance(test, dict) else 0.0  # type: ignore[arg-type]
-            if verdict.promoted and effect > top:
-                best, top, reason = v, effect, f"it beat v{incumbent.version} on the first rows' holdout"
-        others = [v.version for v in registered if v.version != best.version]
-        scores: JSONObject = {str(v.version): v.meta.get("holdout_score") for v in registered}
-        summary = (f"v{best.version} serves first ({reason}; holdout {scores[str(best.version)]}); "
-                   "the others stand as challengers")  # fmt: skip
-        evidence: JSONObject = {"scores": scores, "champion": best.version, "challengers": list(others),
-                                "first_model": True}  # fmt: skip
-        at = self.clock.now()
-        decision = self._decision("tournament", "promote", summary, evidence, at, version=best.version,
-                                  run_id=best.run_id)  # fmt: skip
-        self.workspace.registry.promote(self.model, best.version, "champion", reason=summary)
-        self._set_challengers(others)
+        verdict = self.tournament.first_champion(registered, list(history.holdout.y))
         new = replace(state, job=None, trained_rows=history.rows, trigger=state.trigger.rearmed(), first_tried=None,
-                      champion={"version": best.version, "rows": history.rows, "job": job_id})  # fmt: skip
-        self.workspace.meta.controller.transition(self.app.name, new.to_json(), expected_revision=revision,
-                                                  decisions=[decision],
-                                                  events=[(f"gate-{job_id}", "gate.promote",
-                                                           {"decision": decision.id,
-                                                            "version": best.version})])  # fmt: skip
-        actions.append(Action("gate", "promote", summary, decision.id, best.version, evidence=evidence))
-        actions.append(Action("rollout", "complete", f"v{best.version} serves; challengers {others}",
-                              version=best.version))  # fmt: skip
+                      champion={"version": verdict.version, "rows": history.rows, "job": job_id})  # fmt: skip
+        decision, _ = self._store_change(new, revision, verdict, f"gate-{job_id}", "gate.promote")
+        actions.append(Action("gate", "promote", verdict.summary, decision.id, verdict.version,
+                              evidence=verdict.evidence))  # fmt: skip
+        others = list(verdict.change.challengers) if verdict.change is not None else []
+        actions.append(Action("rollout", "complete", f"v{verdict.version} serves; challengers {others}",
+                              version=verdict.version))  # fmt: skip
         return actions
-
-    @staticmethod
-    def _judge_holdout(gate: Any, truth: Any, challenger: ModelVersion, champion: ModelVersion, task: str) -> Verdict:
-        mine, theirs = challenger.meta.get("holdout_predictions"), champion.meta.get("holdout_predictions")
-        if not isinstance(mine, list) or not isinstance(theirs, list) or len(mine) != len(theirs) != len(truth):
-            return Verdict("reject", "no holdout predictions to compare", {})
-        if task == "classification":
-            y, a, b = (np.asarray([str(v) for v in x], dtype=object) for x in (list(truth), mine, theirs))
-            classes = np.asarray(sorted(set(y.tolist()) | set(a.tolist()) | set(b.tolist())), dtype=object)
-            return gate.judge(y, a, b, classes=classes)  # type: ignore[no-any-return]
-        y, a, b = (np.asarray(x, dtype=np.float64) for x in (list(truth), mine, theirs))
-        return gate.judge(y, a, b)  # type: ignore[no-any-return]
 
     def _enter(
         self, state: ControllerState, revision: int, job: JSONObject, history: History, registered: ModelVersion
     ) -> Action:
-        """A refit joins the tournament as a challenger (replacing the oldest batch refits beyond the limit)."""
-        tournament = self.app.tournament
-        assert tournament is not None
-        job_id = str(job["id"])
-        current = self._challengers()
-        refits = [v for v in current if self._is_refit(v)]
-        keep = refits[-(tournament.batch_challengers - 1) :] if tournament.batch_challengers > 1 else []
-        dropped = [v for v in refits if v not in keep]
-        challengers = [v for v in current if v not in dropped and v != registered.version]
-        if tournament.batch_challengers > 0:
-            challengers.append(registered.version)
-        self._set_challengers(challengers)
-        window = registered.meta.get("window")
-        summary = (f"v{registered.version} (refit on {window or 'the window'} rows) joins the tournament; "
-                   f"it is promoted only if it beats the champion on live rows")  # fmt: skip
-        evidence: JSONObject = {"version": registered.version, "window": window, "challengers": list(challengers),
-                                "dropped": list(dropped)}  # fmt: skip
-        decision = self._decision("tournament", "enter", summary, evidence, self.clock.now(),
-                                  version=registered.version, run_id=registered.run_id)  # fmt: skip
+        """A refit joins the tournament as a challenger."""
+        assert self.tournament is not None
+        verdict = self.tournament.enter(registered)
         new = replace(state, job=None, trained_rows=history.rows, trigger=state.trigger.rearmed())
-        self.workspace.meta.controller.transition(self.app.name, new.to_json(), expected_revision=revision,
-                                                  decisions=[decision],
-                                                  events=[(f"gate-{job_id}", "tournament.enter",
-                                                           {"decision": decision.id,
-                                                            "version": registered.version})])  # fmt: skip
-        return Action("gate", "shadow", summary, decision.id, registered.version, evidence=evidence)
+        decision, _ = self._store_change(new, revision, verdict, f"gate-{job['id']}", "tournament.enter")
+        return Action("gate", "shadow", verdict.summary, decision.id, verdict.version, evidence=verdict.evidence)
 
-    def _tournament(self, state: ControllerState, revision: int, at: datetime) -> list[Action]:
-        """Score every candidate on the newest live labelled rows; promote a challenger the gate prefers."""
-        tournament = self.app.tournament
-        assert tournament is not None
+    def _tournament_step(self, state: ControllerState, revision: int, at: datetime) -> list[Action]:
+        """The tournament's step on the newest live rows: a promotion's actions, or none (a hold is stored)."""
+        assert self.tournament is not None
         champion = self._champion()
-        challengers = self._challengers()
-        if champion is None or not challengers:
+        verdict = None if champion is None else self.tournament.step(champion)
+        if verdict is None:
             return []
-        task = str(champion.meta.get("task", "classification"))
-        rows = live_rows(self.workspace.meta, self.app.name, rows=tournament.window_rows,
-                         versions=1 + len(challengers))  # fmt: skip
-        gate = tournament.gate or replace(self.app.gate, floors={})
-        best: tuple[float, int, Verdict, int] | None = None
-        for version in challengers:
-            if version == champion.version:
-                continue
-            paired = len(rows.paired(champion.version, version))
-            if paired < tournament.min_rows:
-                continue
-            verdict, n = judge_live(gate, rows, champion.version, version, task)
-            test = verdict.evidence.get("test")
-            effect = float(test.get("effect", 0.0)) if isinstance(test, dict) else 0.0  # type: ignore[arg-type]
-            if verdict.promoted and (best is None or effect > best[0]):
-                best = (effect, version, verdict, n)
-        standings = standings_json(rows, [champion.version, *challengers], task)
-        self._tournament_rows = len(rows.keys)
-        if best is None:
-            self._record_standings(rows, standings, champion.version, at)
+        if verdict.outcome == "hold":
+            self.workspace.meta.decisions.record("tournament", "hold", verdict.summary, verdict.evidence,
+                                                 app=self.app.name, model=self.model, version=verdict.version,
+                                                 actor=self.actor)  # fmt: skip
             return []
-        effect, version, verdict, n = best
-        summary = (f"v{version} beat the champion v{champion.version} on {n:,} live labelled rows both answered "
-                   f"before their labels arrived ({verdict.reason})")  # fmt: skip
-        evidence: JSONObject = {"champion": champion.version, "challenger": version, "rows": n,
-                                "standings": standings, "verdict": verdict.to_json(),
-                                "direct": tournament.direct}  # fmt: skip
-        decision = self._decision("tournament", "promote", summary, evidence, at, version=version)
-        actions = [Action("gate", "promote", summary, decision.id, version, evidence=evidence)]
-        if tournament.direct:
-            self.workspace.registry.promote(self.model, version, "champion", reason=summary)
-            self._set_challengers([v for v in challengers if v != version] + [champion.version])
+        previous = state.champion or {}
+        new = replace(state, champion={"version": verdict.version, "rows": previous.get("rows"), "job": "tournament"},
+                      trigger=state.trigger.rearmed(), last_trigger="hold")  # fmt: skip
+        decision, status = self._store_change(new, revision, verdict, None, "tournament.promote", at=at)
+        version = verdict.version
+        actions = [Action("gate", "promote", verdict.summary, decision.id, version, evidence=verdict.evidence)]
+        if status is None:
             actions.append(Action("rollout", "complete", f"v{version} serves at once: it already answered every "
                                   "request in shadow", version=version))  # fmt: skip
         else:
-            self._set_challengers([v for v in challengers if v != version] + [champion.version])
-            rolled = self.rollouts.start(self.app.name, self.model, version, self.app.rollout, reason=summary)
-            actions.append(Action("rollout", "start", f"rolling out v{version}: {rolled.status}", version=version))
-        previous = state.champion or {}
-        new = replace(state, champion={"version": version, "rows": previous.get("rows"), "job": "tournament"},
-                      trigger=state.trigger.rearmed(), last_trigger="hold")  # fmt: skip
-        self.workspace.meta.controller.transition(self.app.name, new.to_json(), expected_revision=revision,
-                                                  decisions=[decision],
-                                                  events=[(f"tournament-{decision.id}", "tournament.promote",
-                                                           {"decision": decision.id, "version": version})])  # fmt: skip
+            actions.append(Action("rollout", "start", f"rolling out v{version}: {status}",
+                                  version=version))  # fmt: skip
         return actions
 
-    def _record_standings(self, rows: LiveRows, standings: JSONObject, champion: int, at: datetime) -> None:
-        """Store the standings as a ``tournament``/``hold`` decision once a quarter of the window is new rows."""
-        tournament = self.app.tournament
-        assert tournament is not None
-        newest = rows.keys[-1] if rows.keys else None
-        if newest is None:
-            return
-        last = self._standings_key
-        fresh = len(rows.keys) if last not in rows.keys else len(rows.keys) - 1 - rows.keys.index(last)
-        if last is not None and fresh < max(1, tournament.window_rows // 4):
-            return
-        self._standings_key = newest
-        summary = f"champion v{champion} holds: no challenger beat it on {len(rows.keys):,} live labelled rows"
-        evidence: JSONObject = {"champion": champion, "standings": standings, "rows": len(rows.keys)}
-        self.workspace.meta.decisions.record(
-            "tournament",
-            "hold",
-            summary,
-            evidence,
-            app=self.app.name,
-            model=self.model,
-            version=champion,
-            actor=self.actor,
-        )
+    def _store_change(
+        self,
+        new: ControllerState,
+        revision: int,
+        verdict: TournamentVerdict,
+        event_id: str | None,
+        event_kind: str,
+        *,
+        at: datetime | None = None,
+    ) -> tuple[Decision, str | None]:
+        """Store ``new`` with the verdict's decision and its change to apply, then apply the change and clear it.
+        A controller killed in between applies it at its next cycle (:meth:`_finish_change`), once. The
+        decision, and the status of the roll-out the change started, if it started one."""
+        assert verdict.change is not None
+        decision = self._decision("tournament", verdict.outcome, verdict.summary, verdict.evidence,
+                                  at or self.clock.now(), version=verdict.version, run_id=verdict.run_id)  # fmt: skip
+        payload: JSONObject = {"decision": decision.id, "version": verdict.version}
+        event = (event_id or f"tournament-{decision.id}", event_kind, payload)
+        stored = self.workspace.meta.controller.transition(
+            self.app.name, replace(new, applying=verdict.change.to_json()).to_json(), expected_revision=revision,
+            decisions=[decision], events=[event],
+        )  # fmt: skip
+        return decision, self._finish_change(ControllerState.from_json(dict(stored.state)), stored.revision)
 
-    def _adaptive_window(self) -> int | None:
-        """Rows since ADWIN's last change point in the champion's live errors, within the strategy's window."""
-        tournament = self.app.tournament
-        assert tournament is not None
-        strategy = self.app.training
-        if not tournament.adaptive_window or not isinstance(strategy, SlidingWindow) or strategy.rows is None:
-            return None
-        champion = self._champion()
-        if champion is None:
-            return None
-        rows = live_rows(self.workspace.meta, self.app.name, rows=strategy.rows, versions=1 + len(self._challengers()))
-        errors = rows.errors(str(champion.meta.get("task", "classification")))
-        if len(errors) < tournament.min_rows:
-            return None
-        return min(strategy.rows, change_rows(errors, min_rows=max(tournament.min_rows, strategy.rows // 4)))
-
-    def _challengers(self) -> list[int]:
-        record = self.workspace.meta.routes.get(self.app.name)
-        refs = [] if record is None else record.routes.get("challengers") or []
-        out: list[int] = []
-        for ref in refs if isinstance(refs, list) else []:
-            try:
-                out.append(self.workspace.registry.resolve(self.model, str(ref)).version)
-            except NotFoundError:
-                continue
-        return out
-
-    def _set_challengers(self, versions: list[int]) -> None:
-        record = self.workspace.meta.routes.get(self.app.name)
-        table: JSONObject = dict(record.routes) if record is not None else {"champion": "champion"}
-        table["challengers"] = [f"v{v}" for v in dict.fromkeys(versions)]
-        self.workspace.meta.routes.set(self.app.name, table)
-
-    def _is_refit(self, version: int) -> bool:
-        found = self.workspace.registry.resolve(self.model, version)
-        return found.meta.get("candidate") is None and not found.meta.get("online")
+    def _finish_change(self, state: ControllerState, revision: int) -> str | None:
+        """Apply the stored tournament change and clear it."""
+        assert state.applying is not None
+        change = Change.from_json(dict(state.applying))
+        status = None if self.tournament is None else self.tournament.apply(change)
+        self.workspace.meta.controller.transition(self.app.name, replace(state, applying=None).to_json(),
+                                                  expected_revision=revision)  # fmt: skip
+        return status
 
     def _failed(
         self, state: ControllerState, revision: int, job: JSONObject, history: History, exc: Exception

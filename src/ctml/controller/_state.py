@@ -3,7 +3,7 @@
 ``trigger`` is the retraining policy's :class:`~ctml.triggers.TriggerState`; ``job`` the training in progress
 (its id, the decision that caused it and the dataset versions it reads), so a restarted controller finishes
 it instead of starting another; ``champion`` what the live model was trained on; ``handled`` the manual
-requests already acted on.
+requests already acted on; ``applying`` a tournament change stored and not yet applied.
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ class ControllerState:
     cycles: int = 0
     trained_rows: int = 0
     """The rows of history the last training job saw, promoted or not: the volume rule counts rows since."""
+    applying: JSONObject | None = None
+    """A tournament change (``controller._tournament.Change``) stored with its decision and not yet applied to
+    the registry and the route table: a restarted controller applies it first."""
 
     def with_handled(self, ids: list[str]) -> ControllerState:
         return replace(self, handled=(*self.handled, *ids)[-_HANDLED_KEEP:])
@@ -46,6 +49,7 @@ class ControllerState:
             "last_trigger": self.last_trigger,
             "cycles": self.cycles,
             "trained_rows": self.trained_rows,
+            "applying": self.applying,
         }
 
     @classmethod
@@ -60,4 +64,5 @@ class ControllerState:
             last_trigger=data.get("last_trigger"),
             cycles=int(data.get("cycles", 0)),
             trained_rows=int(data.get("trained_rows", 0)),
+            applying=data.get("applying"),
         )

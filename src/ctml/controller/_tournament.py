@@ -1,11 +1,18 @@
-"""The live tournament: every candidate's answers to the same labelled rows, read back from the prediction log.
+"""The live tournament: a champion and standing challengers, judged on the rows they all answered before their
+labels arrived.
 
 The server logs the answering version's prediction of each row (route ``champion`` or ``canary``) and every
 challenger's answer to it (route ``challenger``, naming the row it shadows), all before the row's label can
 arrive. A row's label is stored against the answering prediction. :func:`live_rows` joins them back: for each
 labelled row, the truth and each version's answer, whatever route the version had then (a promoted challenger
-answered in shadow before and for real after). :func:`judge_live` runs the gate on the rows two versions both
-answered: evidence from rows neither had learned, which is what production will see next.
+answered in shadow before and for real after).
+
+:class:`LiveTournament` is the controller's part for it, three verbs that return a :class:`TournamentVerdict`:
+``first_champion`` (which first candidate serves, judged on the first rows' holdout), ``step`` (score the
+live rows; promote a challenger the gate prefers, or hold) and ``enter`` (a refit joins as a challenger). The
+one paired judge, :func:`judge_paired`, runs the gate on both kinds of evidence. A verdict's :class:`Change` of
+champion and challengers is stored with its decision first and applied after (:meth:`LiveTournament.apply`,
+idempotent), so a controller killed in between finishes it, once.
 
 >>> rows = LiveRows(["a", "b", "c"], [1, 0, 1], {1: {"a": 1, "b": 1, "c": 0}, 2: {"a": 1, "b": 0, "c": 1}})
 >>> rows.score(2, "classification"), round(rows.score(1, "classification"), 4)
@@ -17,17 +24,32 @@ answered: evidence from rows neither had learned, which is what production will 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from ctml.app import App
 from ctml.drift import ADWIN
-from ctml.evaluate import Gate, Verdict
-from ctml.meta import MetaStore
+from ctml.errors import ConfigError, NotFoundError
+from ctml.evaluate import Gate, Verdict, accuracy, mae
+from ctml.meta import MetaStore, ModelVersion
+from ctml.registry import ModelRegistry
+from ctml.rollout import Rollouts
+from ctml.rollout._machine import ACTIVE
+from ctml.train import SlidingWindow
 from ctml.types import JSON, JSONObject
 
-__all__ = ["LiveRows", "change_rows", "judge_live", "live_rows", "standings_json"]
+__all__ = [
+    "Change",
+    "LiveRows",
+    "LiveTournament",
+    "TournamentVerdict",
+    "change_rows",
+    "judge_paired",
+    "live_rows",
+]
 
 
 @dataclass
@@ -46,65 +68,80 @@ class LiveRows:
         found = [self.answers.get(v, {}) for v in versions]
         return [i for i, k in enumerate(self.keys) if all(k in f for f in found)]
 
+    def answers_of(self, version: int, rows: Sequence[int]) -> list[JSON]:
+        """``version``'s answers to the rows at indexes ``rows`` (it answered each)."""
+        mine = self.answers[version]
+        return [mine[self.keys[i]] for i in rows]
+
     def score(self, version: int, task: str) -> float | None:
         """Accuracy (classification) or MAE of ``version`` on the rows it answered; None when it answered none."""
-        mine = self.answers.get(version, {})
-        idx = [i for i, k in enumerate(self.keys) if k in mine]
+        idx = self.paired(version)
         if not idx:
             return None
-        truth = [self.truth[i] for i in idx]
-        pred = [mine[self.keys[i]] for i in idx]
-        return _score(truth, pred, task)
+        truth = encode([self.truth[i] for i in idx], task)
+        answers = encode(self.answers_of(version, idx), task)
+        return accuracy(truth, answers) if task == "classification" else mae(truth, answers)
 
     def errors(self, task: str) -> list[float]:
         """The served answer's error on each row (0/1, or the absolute error), oldest first."""
-        out = []
+        truth: list[JSON] = []
+        answers: list[JSON] = []
         for i, key in enumerate(self.keys):
             version = self.served[i] if i < len(self.served) else None
             answer = self.answers.get(version, {}).get(key) if version is not None else None
-            if answer is None:
-                continue
-            out.append(_loss(self.truth[i], answer, task))
-        return out
+            if answer is not None:
+                truth.append(self.truth[i])
+                answers.append(answer)
+        if not truth:
+            return []
+        t, a = encode(truth, task), encode(answers, task)
+        errors = (t != a).astype(np.float64) if task == "classification" else np.abs(a - t)
+        return [float(e) for e in errors]
 
 
 def live_rows(meta: MetaStore, app: str, *, rows: int, versions: int) -> LiveRows:
     """The newest ``rows`` labelled rows of ``app`` with the answer of every version that gave one (``versions``:
     how many versions may have answered each row, to read enough of the log)."""
-    records = meta.predictions.labeled(app, limit=rows * max(1, versions), newest=True, with_inputs=False)
     truth: dict[str, JSON] = {}
     served: dict[str, int] = {}
     answers: dict[int, dict[str, JSON]] = {}
-    for record in records:
-        p = record.prediction
-        output = p.output if isinstance(p.output, dict) else {}
-        if "error" in output or "prediction" not in output:
-            continue
-        shadow_of = output.get("shadow_of")
-        key = shadow_of if isinstance(shadow_of, str) else p.id
-        if shadow_of is None:
-            served[key] = p.version
-            if record.label is not None:
-                truth[key] = record.label
-        answers.setdefault(p.version, {})[key] = output["prediction"]
+    for answer in meta.predictions.answers(app, limit=rows * max(1, versions)):
+        if not answer.shadow:
+            served[answer.row] = answer.version
+            if answer.label is not None:
+                truth[answer.row] = answer.label
+        answers.setdefault(answer.version, {})[answer.row] = answer.prediction
     keys = [k for k in truth][-rows:]
     return LiveRows(keys, [truth[k] for k in keys], answers, [served[k] for k in keys])
 
 
-def judge_live(gate: Gate, rows: LiveRows, champion: int, challenger: int, task: str) -> tuple[Verdict, int]:
-    """The gate's verdict on ``challenger`` against ``champion`` on the rows both answered, and how many."""
-    idx = rows.paired(champion, challenger)
-    t = [rows.truth[i] for i in idx]
-    mine = [rows.answers[challenger][rows.keys[i]] for i in idx]
-    theirs = [rows.answers[champion][rows.keys[i]] for i in idx]
+def encode(values: Sequence[Any], task: str) -> npt.NDArray[Any]:
+    """Labels or answers as the gate and the metrics compare them: text for a class (so 1 and "1" are one),
+    floats for a regression."""
     if task == "classification":
-        y, a, b = (np.asarray([str(v) for v in x], dtype=object) for x in (t, mine, theirs))
+        return np.asarray([str(v) for v in values], dtype=object)
+    return np.asarray(values, dtype=np.float64)
+
+
+def judge_paired(gate: Gate, truth: Sequence[Any], challenger: Sequence[Any], champion: Sequence[Any],
+                 task: str) -> Verdict:  # fmt: skip
+    """The gate's verdict on ``challenger``'s answers against ``champion``'s to the same rows of ``truth``
+    (a holdout's, or live rows both answered): the one paired judge of the tournament.
+
+    >>> gate = Gate(min_effect=0.0, floors={})
+    >>> judge_paired(gate, [1, 0] * 50, ["1", "0"] * 50, [1] * 100, "classification").outcome
+    'promote'
+    >>> judge_paired(gate, [1, 0, 1], [1, 0, 1], [1, 1], "classification").reason
+    'no paired answers to compare (3 challenger, 2 champion answers for 3 rows)'
+    """
+    if not len(challenger) == len(champion) == len(truth):
+        return Verdict("reject", f"no paired answers to compare ({len(challenger)} challenger, {len(champion)} "
+                       f"champion answers for {len(truth)} rows)", {})  # fmt: skip
+    y, a, b = encode(truth, task), encode(challenger, task), encode(champion, task)
+    if task == "classification":
         classes = np.asarray(sorted(set(y.tolist()) | set(a.tolist()) | set(b.tolist())), dtype=object)
-        verdict = gate.judge(y, a, b, classes=classes)
-    else:
-        y, a, b = (np.asarray(x, dtype=np.float64) for x in (t, mine, theirs))
-        verdict = gate.judge(y, a, b)
-    return verdict, len(idx)
+        return gate.judge(y, a, b, classes=classes)
+    return gate.judge(y, a, b)
 
 
 def change_rows(errors: Sequence[float], *, min_rows: int) -> int:
@@ -118,21 +155,217 @@ def change_rows(errors: Sequence[float], *, min_rows: int) -> int:
     return max(min_rows, len(errors) - last)
 
 
-def standings_json(rows: LiveRows, versions: Sequence[int], task: str) -> JSONObject:
-    out: JSONObject = {}
-    for v in versions:
-        score = rows.score(v, task)
-        out[str(v)] = {"rows": len(rows.answers.get(v, {})), "score": score}
-    return out
+@dataclass(frozen=True)
+class Change:
+    """Where the tournament goes next: ``champion`` the version to promote (None: the champion stays),
+    ``challengers`` the versions standing beside it; ``rollout``: promote through the app's roll-out plan
+    instead of at once. Stored with its decision before it is applied, so a restart can apply it."""
+
+    challengers: tuple[int, ...]
+    champion: int | None = None
+    rollout: bool = False
+    reason: str = ""
+
+    def to_json(self) -> JSONObject:
+        return {"challengers": list(self.challengers), "champion": self.champion, "rollout": self.rollout,
+                "reason": self.reason}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Change:
+        champion = data.get("champion")
+        return cls(tuple(int(v) for v in data.get("challengers") or ()), None if champion is None else int(champion),
+                   bool(data.get("rollout")), str(data.get("reason", "")))  # fmt: skip
 
 
-def _score(truth: list[JSON], pred: list[JSON], task: str) -> float:
-    losses = [_loss(t, p, task) for t, p in zip(truth, pred, strict=True)]
-    mean = float(np.mean(losses))
-    return 1.0 - mean if task == "classification" else mean
+@dataclass(frozen=True)
+class TournamentVerdict:
+    """What a verb of :class:`LiveTournament` found: ``outcome`` (``promote``, ``enter`` or ``hold``), a one-line
+    ``summary`` and its ``evidence``, the ``version`` it is about, and the :class:`Change` to apply (None for a
+    hold)."""
+
+    outcome: str
+    summary: str
+    evidence: JSONObject
+    version: int
+    run_id: str | None = None
+    change: Change | None = None
 
 
-def _loss(truth: Any, answer: Any, task: str) -> float:
-    if task == "classification":
-        return 0.0 if str(truth) == str(answer) else 1.0
-    return abs(float(truth) - float(answer))
+class LiveTournament:
+    """The tournament of ``app`` (its :class:`ctml.app.Tournament`) over registry model ``model``: it reads
+    the route table's challengers and the live rows, and owns the ``challengers`` entry of the route table."""
+
+    def __init__(self, meta: MetaStore, registry: ModelRegistry, rollouts: Rollouts, app: App, model: str) -> None:
+        if app.tournament is None:
+            raise ConfigError(f"App {app.name!r} has no tournament; give it one (App(..., tournament=Tournament())).")
+        self.meta = meta
+        self.registry = registry
+        self.rollouts = rollouts
+        self.app = app
+        self.spec = app.tournament
+        self.model = model
+        self.gate = self.spec.gate or replace(app.gate, floors={})
+        self.standings_key_: str | None = None
+        """The newest row of the last stored standings (a hold is stored once a quarter of the window is new)."""
+
+    # -- the verbs ---------------------------------------------------------------------------------------------
+
+    def first_champion(self, candidates: Sequence[ModelVersion], truth: Sequence[Any]) -> TournamentVerdict:
+        """Of the first job's registered ``candidates`` (the app's model first), the one that serves first: the
+        first challenger, unless the gate prefers another on the holdout (``truth``) of the first rows."""
+        incumbent = candidates[1] if len(candidates) > 1 else candidates[0]
+        best, reason = incumbent, "the tournament's first challenger starts as champion"
+        task = str(incumbent.meta.get("task", "classification"))
+        theirs = _holdout(incumbent)
+        top = 0.0
+        for v in candidates:
+            if v.version == incumbent.version:
+                continue
+            verdict = judge_paired(self.gate, truth, _holdout(v), theirs, task)
+            effect = _effect(verdict)
+            if verdict.promoted and effect > top:
+                best, top, reason = v, effect, f"it beat v{incumbent.version} on the first rows' holdout"
+        others = [v.version for v in candidates if v.version != best.version]
+        scores: JSONObject = {str(v.version): v.meta.get("holdout_score") for v in candidates}
+        summary = (f"v{best.version} serves first ({reason}; holdout {scores[str(best.version)]}); "
+                   "the others stand as challengers")  # fmt: skip
+        evidence: JSONObject = {"scores": scores, "champion": best.version, "challengers": list(others),
+                                "first_model": True}  # fmt: skip
+        return TournamentVerdict("promote", summary, evidence, best.version, best.run_id,
+                                 Change(tuple(others), best.version, reason=summary))  # fmt: skip
+
+    def step(self, champion_version: ModelVersion) -> TournamentVerdict | None:
+        """Score every candidate on the newest live labelled rows: a ``promote`` of the challenger the gate
+        prefers most (largest effect), else a ``hold`` with the standings once a quarter of the window is new
+        rows, else None."""
+        challengers = self.challengers()
+        if not challengers:
+            return None
+        champion = champion_version.version
+        task = str(champion_version.meta.get("task", "classification"))
+        rows = live_rows(self.meta, self.app.name, rows=self.spec.window_rows, versions=1 + len(challengers))
+        best: tuple[float, int, Verdict, int] | None = None
+        for version in challengers:
+            if version == champion:
+                continue
+            idx = rows.paired(champion, version)
+            if len(idx) < self.spec.min_rows:
+                continue
+            truth = [rows.truth[i] for i in idx]
+            verdict = judge_paired(self.gate, truth, rows.answers_of(version, idx), rows.answers_of(champion, idx),
+                                   task)  # fmt: skip
+            effect = _effect(verdict)
+            if verdict.promoted and (best is None or effect > best[0]):
+                best = (effect, version, verdict, len(idx))
+        standings: JSONObject = {}
+        for v in [champion, *challengers]:
+            standings[str(v)] = {"rows": len(rows.answers.get(v, {})), "score": rows.score(v, task)}
+        if best is None:
+            return self._hold(rows, standings, champion)
+        _, version, verdict, n = best
+        summary = (f"v{version} beat the champion v{champion} on {n:,} live labelled rows both answered "
+                   f"before their labels arrived ({verdict.reason})")  # fmt: skip
+        evidence: JSONObject = {"champion": champion, "challenger": version, "rows": n, "standings": standings,
+                                "verdict": verdict.to_json(), "direct": self.spec.direct}  # fmt: skip
+        # the previous champion stays in the tournament: a promotion that stops paying is undone the same way
+        change = Change((*[v for v in challengers if v != version], champion), version, not self.spec.direct, summary)
+        return TournamentVerdict("promote", summary, evidence, version, change=change)
+
+    def enter(self, refit: ModelVersion) -> TournamentVerdict:
+        """A batch refit joins as a challenger, replacing the oldest batch refits beyond the spec's limit."""
+        limit = self.spec.batch_challengers
+        current = self.challengers()
+        # the refit itself is left out: after a restart it may stand already, and must not count as an old one
+        refits = [v for v in current if v != refit.version and self._is_refit(v)]
+        keep = refits[-(limit - 1) :] if limit > 1 else []
+        dropped = [v for v in refits if v not in keep]
+        challengers = [v for v in current if v not in dropped and v != refit.version]
+        if limit > 0:
+            challengers.append(refit.version)
+        window = refit.meta.get("window")
+        summary = (f"v{refit.version} (refit on {window or 'the window'} rows) joins the tournament; "
+                   f"it is promoted only if it beats the champion on live rows")  # fmt: skip
+        evidence: JSONObject = {"version": refit.version, "window": window, "challengers": list(challengers),
+                                "dropped": list(dropped)}  # fmt: skip
+        return TournamentVerdict("enter", summary, evidence, refit.version, refit.run_id, Change(tuple(challengers)))
+
+    def refit_window(self, champion: ModelVersion) -> int | None:
+        """Rows since ADWIN's last change point in the champion's live errors, within the training strategy's
+        window (None: refit on the strategy's own window)."""
+        strategy = self.app.training
+        if not self.spec.adaptive_window or not isinstance(strategy, SlidingWindow) or strategy.rows is None:
+            return None
+        rows = live_rows(self.meta, self.app.name, rows=strategy.rows, versions=1 + len(self.challengers()))
+        errors = rows.errors(str(champion.meta.get("task", "classification")))
+        if len(errors) < self.spec.min_rows:
+            return None
+        return min(strategy.rows, change_rows(errors, min_rows=max(self.spec.min_rows, strategy.rows // 4)))
+
+    # -- the route table and the registry ----------------------------------------------------------------------
+
+    def challengers(self) -> list[int]:
+        """The standing challengers' versions, as the route table lists them (unknown ones left out)."""
+        record = self.meta.routes.get(self.app.name)
+        refs = [] if record is None else record.routes.get("challengers") or []
+        out: list[int] = []
+        for ref in refs if isinstance(refs, list) else []:
+            try:
+                out.append(self.registry.resolve(self.model, str(ref)).version)
+            except NotFoundError:
+                continue
+        return out
+
+    def apply(self, change: Change) -> str | None:
+        """Make the registry and the route table say what ``change`` says; each write only if it is not there
+        yet, so applying a change twice promotes once. The roll-out's status when one started."""
+        status = None
+        promote = change.champion
+        if promote is not None and not change.rollout and self._champion() != promote:
+            self.registry.promote(self.model, promote, "champion", reason=change.reason)
+        self._set_challengers(list(change.challengers))
+        if promote is not None and change.rollout:
+            current = self.rollouts.current(self.app.name)
+            started = current is not None and current[0].status == ACTIVE and current[0].candidate == promote
+            if not started:
+                status = self.rollouts.start(self.app.name, self.model, promote, self.app.rollout,
+                                             reason=change.reason).status  # fmt: skip
+        return status
+
+    def _set_challengers(self, versions: list[int]) -> None:
+        record = self.meta.routes.get(self.app.name)
+        table: JSONObject = dict(record.routes) if record is not None else {"champion": "champion"}
+        table["challengers"] = [f"v{v}" for v in dict.fromkeys(versions)]
+        self.meta.routes.set(self.app.name, table, expected_revision=0 if record is None else record.revision)
+
+    def _champion(self) -> int | None:
+        try:
+            return self.registry.resolve(self.model, "champion").version
+        except NotFoundError:
+            return None
+
+    def _is_refit(self, version: int) -> bool:
+        found = self.registry.resolve(self.model, version)
+        return found.meta.get("candidate") is None and not found.meta.get("online")
+
+    def _hold(self, rows: LiveRows, standings: JSONObject, champion: int) -> TournamentVerdict | None:
+        newest = rows.keys[-1] if rows.keys else None
+        if newest is None:
+            return None
+        last = self.standings_key_
+        fresh = len(rows.keys) if last not in rows.keys else len(rows.keys) - 1 - rows.keys.index(last)
+        if last is not None and fresh < max(1, self.spec.window_rows // 4):
+            return None
+        self.standings_key_ = newest
+        summary = f"champion v{champion} holds: no challenger beat it on {len(rows.keys):,} live labelled rows"
+        evidence: JSONObject = {"champion": champion, "standings": standings, "rows": len(rows.keys)}
+        return TournamentVerdict("hold", summary, evidence, champion)
+
+
+def _holdout(version: ModelVersion) -> list[JSON]:
+    found = version.meta.get("holdout_predictions")
+    return found if isinstance(found, list) else []
+
+
+def _effect(verdict: Verdict) -> float:
+    test = verdict.evidence.get("test")
+    return float(test.get("effect", 0.0)) if isinstance(test, dict) else 0.0  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ same conformance suite (:mod:`ctml.testing.meta`).
 from ctml.meta._control import ControllerStateRecord, Lease
 from ctml.meta._engine import schema_status
 from ctml.meta._models import ANY_REVISION
-from ctml.meta._predictions import ArrivedLabel, FeedbackResult, LabeledPrediction, PredictionRecord
+from ctml.meta._predictions import Answer, ArrivedLabel, FeedbackResult, LabeledPrediction, PredictionRecord
 from ctml.meta._records import (
     AliasMove,
     AliasTarget,
@@ -34,6 +34,7 @@ __all__ = [
     "ANY_REVISION",
     "AliasMove",
     "AliasTarget",
+    "Answer",
     "ApiToken",
     "App",
     "ArrivedLabel",

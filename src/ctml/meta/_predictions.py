@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, insert, select
 
@@ -29,7 +29,15 @@ from ctml.meta._schema import feedback, predictions
 from ctml.meta._tx import Repo
 from ctml.types import JSON
 
-__all__ = ["ArrivedLabel", "FeedbackResult", "LabeledPrediction", "PredictionRecord", "PredictionRepo", "split_id"]
+__all__ = [
+    "Answer",
+    "ArrivedLabel",
+    "FeedbackResult",
+    "LabeledPrediction",
+    "PredictionRecord",
+    "PredictionRepo",
+    "split_id",
+]
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's bind limits
 
@@ -75,6 +83,18 @@ class ArrivedLabel:
     label: JSON
     received_ms: int
     inputs: JSON
+
+
+class Answer(NamedTuple):
+    """One version's answer to one row (:meth:`PredictionRepo.answers`): ``row`` is the id of the prediction that
+    answered it for real (a shadow answer names it), ``label`` that prediction's label (None while none arrived,
+    and on a shadow answer)."""
+
+    row: str
+    version: int
+    prediction: JSON
+    shadow: bool
+    label: JSON
 
 
 def split_id(prediction_id: str) -> tuple[str, int] | None:
@@ -158,6 +178,48 @@ class PredictionRepo(Repo):
                             continue
                         label, at = (None, None) if hit is None else hit
                         out.append(LabeledPrediction(record, label, from_ms(at)))
+        return out
+
+    def answers(self, app: str, *, limit: int) -> list[Answer]:
+        """The newest ``limit`` predictions of ``app`` (whole requests), oldest first, as :class:`Answer` s; failed
+        requests left out. What :meth:`labeled` would give (``newest=True``), with only what comparing versions
+        needs read and decoded: no inputs, no records, the labels in one query."""
+        stmt = (
+            select(predictions.c.id, predictions.c.version, predictions.c.rows, predictions.c.output,
+                   predictions.c.at_ms)
+            .where(predictions.c.app == app)
+            .order_by(predictions.c.at_ms.desc(), predictions.c.id.desc())
+            .limit(limit)
+        )  # fmt: skip
+        with self._read() as conn:
+            rows = _newest(list(conn.execute(stmt).all()), limit)
+            if not rows:
+                return []
+            # the labels of every request since the oldest one read (a few more than these, none fewer)
+            query = (
+                select(feedback.c.batch_id, feedback.c.row, feedback.c.label)
+                .join(predictions, predictions.c.id == feedback.c.batch_id)
+                .where(predictions.c.app == app, predictions.c.at_ms >= rows[0].at_ms)
+            )
+            labels = {(f.batch_id, f.row): f.label for f in conn.execute(query)}
+        out: list[Answer] = []
+        for r in rows:
+            output = load(r.output)
+            if not isinstance(output, dict):
+                output = {}
+            if output.get("error") is not None:
+                continue
+            predicted = output.get("predictions")
+            if not isinstance(predicted, list):
+                predicted = []
+            shadow_of = output.get("shadow_of")
+            for i in range(r.rows):
+                answer = predicted[i] if i < len(predicted) else None
+                if shadow_of is not None:
+                    out.append(Answer(f"{shadow_of}-{i}", r.version, answer, True, None))
+                else:
+                    text = labels.get((r.id, i))
+                    out.append(Answer(f"{r.id}-{i}", r.version, answer, False, None if text is None else load(text)))
         return out
 
     def known(self, app: str, ids: Sequence[str]) -> set[str]:
