@@ -160,7 +160,9 @@ class PredictionRepo(Repo):
             if newest:
                 rows = _newest(rows, limit)
             # every request holds at least one prediction, so ``limit`` requests hold at least ``limit`` of them
-            for batch in _batches(rows, limit):
+            # the newest are already cut to whole requests holding ``limit`` predictions: keep them all (cutting
+            # again from the oldest side would drop the newest requests)
+            for batch in _batches(rows, sum(r.rows for r in rows) if newest else limit):
                 labels: dict[tuple[str, int], tuple[JSON, int]] = {}
                 if with_labels:
                     ids = [r.id for r in batch]
