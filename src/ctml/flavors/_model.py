@@ -120,6 +120,45 @@ class Model:
         flavor.learn(self.estimator, X, y, self.signature)
         self._bytes = None
 
+    def prequential(
+        self, X: np.ndarray, lessons: Sequence[tuple[int, np.ndarray, np.ndarray]]
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Test-then-train in one call: predict the checked rows ``X`` in order, learning each lesson ``(k, rows,
+        encoded labels)`` just before row ``k`` (``len(X)``: after the last), lessons in order of ``k``.
+
+        Returns what :func:`ctml.flavors.predictor` answers for ``X`` (outputs, probabilities or None), each row
+        answered by the model as it was then. A flavor may do it in one pass of its own (River: one dict a row,
+        no call per row through ctml); otherwise it is the flavor's own predict and learn, segment by segment."""
+        flavor = self.flavor
+        if not self.learns or not isinstance(flavor, Learns):
+            raise ConfigError(f"This {flavor.name} model does not learn in place ({type(self.estimator).__name__}).")
+        for i in range(1, len(lessons)):
+            if lessons[i][0] < lessons[i - 1][0]:
+                raise ConfigError("prequential lessons must come in the order of the rows they precede.")
+        self._bytes = None
+        own = getattr(flavor, "prequential", None)
+        if callable(own):
+            found: tuple[np.ndarray, np.ndarray | None] = own(self.estimator, X, lessons, self.signature)
+            return found
+        from ctml.flavors._fast import predictor  # _fast imports this module
+
+        answer = predictor(self, fast=False)
+        outs: list[np.ndarray] = []
+        probas: list[np.ndarray] = []
+        start = 0
+        for k, rows, y in [*lessons, (len(X), X[:0], None)]:
+            if k > start:
+                out, proba = answer(X[start:k])
+                outs.append(out)
+                if proba is not None:
+                    probas.append(proba)
+                start = k
+            if y is not None and len(rows):
+                flavor.learn(self.estimator, rows, y, self.signature)
+        if not outs:
+            return answer(X)
+        return np.concatenate(outs), (np.concatenate(probas) if probas else None)
+
     def to_bytes(self) -> bytes:
         """The envelope: manifest and payload. Equal models give equal bytes within one environment."""
         if self._bytes is None:

@@ -13,6 +13,7 @@ Rows reach River as dicts keyed by feature name, one ``learn_one``/``predict_one
 from __future__ import annotations
 
 import pickle
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -89,18 +90,40 @@ class RiverFlavor:
     def outputs(self, fitted: Any, X: np.ndarray, signature: Signature) -> tuple[np.ndarray, np.ndarray | None]:
         """Labels and probabilities in one pass over the rows; a label is River's own ``predict_one`` choice
         (the first most probable class in the order the model met them), so served answers equal River's."""
-        if signature.task == "regression":
-            return self.predict(fitted, X, signature), None
+        return self.prequential(fitted, X, (), signature)
+
+    def prequential(
+        self, fitted: Any, X: np.ndarray, lessons: Sequence[tuple[int, np.ndarray, np.ndarray]], signature: Signature
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`ctml.flavors.Model.prequential` in one loop: each row's answer, then the lessons due before the
+        next row, ``learn_one`` by ``learn_one`` (what :meth:`outputs` and :meth:`learn` do, without a call
+        through ctml per row)."""
+        regression = signature.task == "regression"
         k = len(signature.classes or ())
-        out = np.zeros((X.shape[0], k))
-        labels = np.zeros(X.shape[0], dtype=np.int64)
+        n = X.shape[0]
+        values = np.zeros(n)
+        out = np.zeros((n, k))
+        labels = np.zeros(n, dtype=np.int64)
+        due = list(lessons)
+        at = 0
         for i, row in enumerate(_rows(X, signature)):
+            while at < len(due) and due[at][0] <= i:
+                self._learn(fitted, due[at][1], due[at][2], signature)
+                at += 1
+            if regression:
+                value = fitted.predict_one(row)
+                values[i] = np.nan if value is None else value
+                continue
             proba = fitted.predict_proba_one(row)
             if proba:
                 best = max(proba, key=proba.get)
                 labels[i] = int(best)
                 for code, p in proba.items():
                     out[i, int(code)] = p
+        for _, rows, y in due[at:]:
+            self._learn(fitted, rows, y, signature)
+        if regression:
+            return values, None
         totals = out.sum(axis=1, keepdims=True)
         return labels, np.asarray(np.divide(out, totals, out=np.full_like(out, 1.0 / k), where=totals > 0))
 

@@ -19,6 +19,7 @@ The app's learning lock is held for the whole block, so a concurrent request wai
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -257,60 +258,48 @@ def _learn_through(
     prior_rows: dict[str, np.ndarray],
     seconds: dict[str, float],
 ) -> None:
-    """Predict ``part``'s rows in order, learning each arrival between the rows it arrived between."""
-    wall = WallClock()
+    """Predict ``part``'s rows in order, learning each label between the rows it arrived between: one
+    :meth:`ctml.flavors.Model.prequential` call, its lessons the labels due before each of the version's rows."""
     served = part.served
-    predicted: list[Any] = []
-    probabilities: list[Any] = []
-    learn_s = predict_s = 0.0
-    pending: list[int] = []
-    labels = block.labels
-    a = 0
+    learners = server.learners
+    lessons: list[tuple[int, np.ndarray, np.ndarray]] = []
+    learned = 0
+    cursor: tuple[int, str] | None = None
+    rows: list[np.ndarray] = []
+    ys: list[Any] = []
+    at = -1
 
-    def predict() -> None:
-        nonlocal predict_s
-        if pending:
-            began = wall.monotonic()
-            out, proba = served.predict(X[pending])
-            predict_s += wall.monotonic() - began
-            predicted.extend(out)
-            if proba is not None:
-                probabilities.extend(proba)
-            pending.clear()
+    def close() -> None:
+        nonlocal learned
+        lesson = learners.lesson(app, served, rows, ys)
+        if lesson is not None:
+            lessons.append((at, *lesson))
+            learned += len(lesson[0])
+        rows.clear()
+        ys.clear()
 
-    def learn(upto: int) -> None:
-        nonlocal a, learn_s
-        rows: list[np.ndarray] = []
-        ys: list[Any] = []
-        last = -1
-        while a < len(labels) and labels[a].after <= upto:
-            arrival = labels[a]
-            if a in first:
-                target = arrival.target
-                row = X[target] if isinstance(target, int) else prior_rows.get(target)
-                if row is not None:
-                    rows.append(row)
-                    ys.append(arrival.label)
-                    last = a
-            a += 1
-        if rows:
-            began = wall.monotonic()
-            target = labels[last].target
-            pid = ids[target] if isinstance(target, int) else target
-            server.learners.learn(app, served, np.vstack(rows), ys, (stamps[last], pid))
-            learn_s += wall.monotonic() - began
-
-    for k in part.rows:
-        if a < len(labels) and labels[a].after <= k:
-            predict()
-            learn(k)
-        pending.append(k)
-    predict()
-    learn(len(block.rows))
-    part.predictions = predicted
-    part.probabilities = probabilities if probabilities else None
-    part.seconds = seconds[f"predict v{served.version}"] = predict_s
-    seconds[f"learn v{served.version}"] = learn_s
+    for a, arrival in enumerate(block.labels):
+        if a not in first:
+            continue
+        target = arrival.target
+        row = X[target] if isinstance(target, int) else prior_rows.get(target)
+        if row is None:
+            continue
+        k = bisect_left(part.rows, arrival.after)  # before the version's first row answered after it arrived
+        if k != at:
+            close()
+            at = k
+        rows.append(row)
+        ys.append(arrival.label)
+        cursor = (stamps[a], ids[target] if isinstance(target, int) else target)
+    close()
+    wall = WallClock()
+    began = wall.monotonic()
+    out, proba = served.loaded.prequential(X[part.rows], lessons)
+    part.predictions, part.probabilities = served.answers(out, proba)
+    part.seconds = seconds[f"predict and learn v{served.version}"] = wall.monotonic() - began
+    if cursor is not None:
+        learners.learned(app, served, learned, cursor)
 
 
 def _log(

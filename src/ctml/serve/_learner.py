@@ -46,7 +46,11 @@ from ctml.serve._codec import BadRequest
 from ctml.serve._loaded import LoadedModel, with_model
 from ctml.store import ArtifactStore
 
-__all__ = ["LearnerStats", "Learners"]
+__all__ = ["LearnerStats", "Learners", "Lesson"]
+
+Lesson = tuple[np.ndarray, np.ndarray]
+"""Checked rows (float64, signature order) and their encoded labels, as :meth:`ctml.flavors.Model.learn` takes
+them."""
 
 _log = logging.getLogger("ctml.serve")
 _CHUNK = 64  # rows learned per lock hold: predictions wait at most one chunk
@@ -227,14 +231,23 @@ class Learners:
                 out[pid] = X[key[1]]
         return out
 
-    def learn(self, app: str, served: LoadedModel, X: np.ndarray, labels: list[Any], cursor: tuple[int, str]) -> None:
-        """Learn the rows ``X`` with their ``labels`` (decoded JSON values) into ``served``, in order; ``cursor``:
-        the arrival stamp and prediction id of the last, where a snapshot resumes. The caller holds :meth:`lock`
-        and has stored the labels (a block of traffic learns each label between the rows it arrived between)."""
+    def lesson(self, app: str, served: LoadedModel, rows: list[np.ndarray], labels: list[Any]) -> Lesson | None:
+        """``rows`` and their ``labels`` (decoded JSON values) as ``served`` learns them: checked rows and encoded
+        labels, less the labels of a class it never saw (counted as skipped); None when nothing is left to learn,
+        or ``served`` does not learn in this server. A block of traffic hands lessons to
+        :meth:`ctml.flavors.Model.prequential` and tells :meth:`learned` what it learned."""
         stats = self.stats.get((app, served.model, served.version))
-        if stats is None or not self.enabled:
+        if stats is None or not self.enabled or not rows:
+            return None
+        return self._encode(served, rows, labels, stats)
+
+    def learned(self, app: str, served: LoadedModel, rows: int, cursor: tuple[int, str]) -> None:
+        """``served`` learned ``rows`` more rows, up to the label at ``cursor`` (arrival stamp, prediction id)."""
+        stats = self.stats.get((app, served.model, served.version))
+        if stats is None:
             return
-        self._fit(served, list(X), labels, stats)
+        stats.learned += rows
+        stats.since_snapshot += rows
         stats.cursor_ms, stats.cursor_id = cursor
 
     def snapshot_due(self, app: str) -> None:
@@ -301,8 +314,23 @@ class Learners:
         stats.cursor_ms, stats.cursor_id = stamp, pairs[-1][0]
 
     def _fit(self, served: LoadedModel, rows: list[np.ndarray], ys: list[Any], stats: LearnerStats) -> None:
-        if not rows:
+        lesson = self._encode(served, rows, ys, stats)
+        if lesson is None:
             return
+        X, y = lesson
+        try:
+            served.loaded.learn(X, y)
+        except (CtmlError, ValueError, TypeError) as exc:
+            _log.warning("%s v%s could not learn %d label(s): %s", served.model, served.version, len(X), exc)
+            stats.skipped += len(X)
+            return
+        stats.learned += len(X)
+        stats.since_snapshot += len(X)
+
+    @staticmethod
+    def _encode(served: LoadedModel, rows: list[np.ndarray], ys: list[Any], stats: LearnerStats) -> Lesson | None:
+        if not rows:
+            return None
         model = served.loaded
         X = np.ascontiguousarray(np.vstack(rows), dtype=np.float64)
         try:
@@ -311,17 +339,10 @@ class Learners:
             keep = [i for i, v in enumerate(ys) if _known(model, v)]
             stats.skipped += len(ys) - len(keep)
             if not keep:
-                return
+                return None
             X = X[keep]
             y = encode_labels(model.signature, np.asarray([ys[i] for i in keep], dtype=object))
-        try:
-            model.learn(X, y)
-        except (CtmlError, ValueError, TypeError) as exc:
-            _log.warning("%s v%s could not learn %d label(s): %s", served.model, served.version, len(X), exc)
-            stats.skipped += len(X)
-            return
-        stats.learned += len(X)
-        stats.since_snapshot += len(X)
+        return X, y
 
     def _replay(self, app: str, served: LoadedModel, stats: LearnerStats) -> None:
         while True:

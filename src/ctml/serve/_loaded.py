@@ -35,7 +35,10 @@ class LoadedModel:
         :func:`ctml.flavors.predictor`). A NaN or an infinity in the outputs is a ``ValueError`` (JSON has no
         such numbers): the server answers 500 and logs the failure.
         """
-        out, proba = self.outputs(X)
+        return self.answers(*self.outputs(X))
+
+    def answers(self, out: np.ndarray, proba: np.ndarray | None) -> tuple[list[Any], list[list[float]] | None]:
+        """A predictor's outputs and probabilities as :meth:`predict` answers them (see there)."""
         if self.classes is None:
             if not np.isfinite(out).all():
                 raise ValueError(f"The model returned NaN or an infinity for {_count(out)} of {len(out)} rows.")
