@@ -63,6 +63,7 @@ rows &nbsp;·&nbsp; rolling {metric} over {result.window_rows:,} rows</div>
 <tbody>
 {rows}
 </tbody></table>
+{_time_split(result)}
 <ul>{notes}</ul>
 </body></html>
 """
@@ -109,6 +110,48 @@ def _chart(result: BacktestResult) -> str:
                      f"<title>{html.escape(name)}</title></polyline>")  # fmt: skip
     body = "".join(parts)
     return f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" viewBox="0 0 {_W} {_H}">{body}</svg>'
+
+
+_PARTS = {"predict and learn": "#1a7f37", "predict": "#0969da", "batch fits": "#bf8700",
+          "log and store": "#8250df", "controller and gate": "#cf222e", "model loads": "#6e7781",
+          "requests": "#fb8500", "other": "#d0d7de"}  # fmt: skip
+
+
+def _time_split(result: BacktestResult) -> str:
+    """ctml's wall time as one stacked bar (every version's predict, learn summed), with the bare cost of its
+    candidates beside it when it was measured."""
+    ctml = result.policies.get("ctml")
+    spent = None if ctml is None else ctml.details.get("time")
+    if ctml is None or not isinstance(spent, dict):
+        return ""
+    parts: dict[str, float] = {}
+    for key, value in spent.items():
+        if key == "total" or not isinstance(value, int | float):
+            continue
+        name = key.rsplit(" v", 1)[0] if key.startswith(("predict v", "predict and learn v")) else key
+        parts[name] = parts.get(name, 0.0) + float(value)
+    total = sum(parts.values()) or 1.0
+    width = _W - _L - _R
+    x = float(_L)
+    bars, legend = [], []
+    for name, value in parts.items():
+        color = _PARTS.get(name, "#57606a")
+        w = width * value / total
+        bars.append(f'<rect x="{x:.1f}" y="8" width="{w:.1f}" height="26" fill="{color}">'
+                    f"<title>{html.escape(name)}: {value:.1f} s ({value / total:.0%})</title></rect>")  # fmt: skip
+        legend.append(f'<span style="background:{color}"></span>{html.escape(name)} {value:.1f} s')
+        x += w
+    bare = ctml.details.get("bare_cost")
+    ratio = ctml.details.get("overhead")
+    note = ""
+    if isinstance(bare, dict) and isinstance(ratio, int | float):
+        note = (f"<div class='sub'>Its candidates alone, outside ctml, on the same rows (online learners "
+                f"test-then-train and the same batch fits): {bare.get('total', 0):.1f} s; ctml took {ratio:.2f}x "
+                "that.</div>")  # fmt: skip
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="42" viewBox="0 0 {_W} 42">'
+           f"{''.join(bars)}</svg>")  # fmt: skip
+    return (f"<h2 style='font-size:16px;margin-top:20px'>Where ctml's {ctml.seconds:.1f} s went</h2>{svg}"
+            f"<div class='legend'>{''.join(legend)}</div>{note}")  # fmt: skip
 
 
 def _marker(marker: Marker, at: float, height: int) -> str:
