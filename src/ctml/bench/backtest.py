@@ -28,6 +28,8 @@ from ctml.errors import ConfigError
 from ctml.types import JSONObject
 
 __all__ = [
+    "LATE_END",
+    "LATE_START",
     "MARK_END",
     "MARK_START",
     "QUICK",
@@ -44,6 +46,8 @@ __all__ = [
 
 MARK_START = "<!-- ctml bench backtest: start -->"
 MARK_END = "<!-- ctml bench backtest: end -->"
+LATE_START = "<!-- ctml bench backtest, labels late: start -->"
+LATE_END = "<!-- ctml bench backtest, labels late: end -->"
 
 
 @dataclass(frozen=True)
@@ -282,9 +286,15 @@ def _fmt(score: StreamScore, policy: str) -> str:
     return value if policy in ("never", "arf") else f"{value} ({found.retrains})"
 
 
-def markdown_section(scores: Sequence[StreamScore], command: str) -> str:
-    """The section of docs/benchmarks.md between its markers."""
+def markdown_section(
+    scores: Sequence[StreamScore], command: str, *, label_delay_share: float | None = None, seconds: float | None = None
+) -> str:
+    """The section of docs/benchmarks.md between its markers (labels at once, or ``label_delay_share`` late: a
+    section of its own); ``seconds``: the command's wall time."""
     total = summary(scores)
+    late = bool(label_delay_share)
+    labels = f"labels n x {label_delay_share:g} rows late" if late else "labels at once"
+    took = "" if seconds is None else f" ({seconds / 60:.1f} min on this machine)"
 
     def met(key: str) -> str:
         part = total[key]
@@ -292,33 +302,36 @@ def markdown_section(scores: Sequence[StreamScore], command: str) -> str:
         return f"{part['met']} of {part['of']}"
 
     lines = [
-        MARK_START,
-        "## Backtest: ctml's default policy on every shared stream",
+        LATE_START if late else MARK_START,
+        f"## Backtest: ctml's default policy on every shared stream, {labels}",
         "",
-        f"Produced by `{command}`; do not edit by hand. Each stream is replayed by `ctml backtest` with its defaults:",
-        "warm-up on the first 10% of rows, a controller cycle every n/50 rows, labels at once. ctml's policy goes",
-        "through the controller, the model server (every row is a request), the monitor, the triggers, the gate and",
+        f"Produced by `{command}`{took}; do not edit by hand. Each stream is replayed by `ctml backtest` with its",
+        f"defaults: warm-up on the first 10% of rows, a controller cycle every n/50 rows, {labels}. ctml's policy",
+        "(the live tournament) goes through the controller, the model server (each window's rows in one block),",
+        "the monitor, the triggers, the gate and",
         "the roll-out; the baselines refit the same estimator (gradient-boosted trees) directly. `never` trains",
         "once; `periodic` refits every n/50 rows on the last n/10; `always` refits at every cycle on the same window",
         "as ctml's sliding window; `arf` is River's ARF (10 trees) learning every row. Accuracy (MAE for",
         "bike sharing, lower is better) on the rows after the warm-up; retrains in brackets.",
         "",
         "| stream | rows | ctml (retrains) | promotions / rollbacks | never | periodic | always | arf | "
-        "≥ periodic | ≥ arf | ≤ 1/3 retrains | note |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "≥ periodic | ≥ arf | ≤ 1/3 retrains | ctml s | note |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in scores:
         mine = s.result.policies.get("ctml")
         moves = "-" if mine is None else f"{mine.promotions} / {mine.rollbacks}"
+        took_s = "-" if mine is None else f"{mine.seconds:,.0f}"
         flags = [("-" if v is None else ("yes" if v else "no")) for v in (s.beats_periodic, s.beats_arf, s.frugal)]
         lines.append(
             f"| {s.case.name} | {s.result.rows:,} | {_fmt(s, 'ctml')} | {moves} | {_fmt(s, 'never')} | "
-            f"{_fmt(s, 'periodic')} | {_fmt(s, 'always')} | {_fmt(s, 'arf')} | {' | '.join(flags)} | {s.case.note} |"
+            f"{_fmt(s, 'periodic')} | {_fmt(s, 'always')} | {_fmt(s, 'arf')} | {' | '.join(flags)} | {took_s} | "
+            f"{s.case.note} |"
         )
     lines += [
         "",
         f"Goal met (all three) on {met('goal')} streams; at least periodic's accuracy on {met('beats_periodic')}, "
         f"at least ARF's on {met('beats_arf')}, at most a third of periodic's retrains on {met('frugal')}.",
-        MARK_END,
+        LATE_END if late else MARK_END,
     ]
     return "\n".join(lines) + "\n"

@@ -60,11 +60,14 @@ def backtest(
     if folder is None:
         raise ConfigError("Cannot find shared/datasets beside this folder or its parents. Pass --datasets DIR.")
     chosen = list(streams) or (list(QUICK) if quick else None)
+    began = WallClock().monotonic()
     with _Board(enabled=not as_json) as board:
         scores = bench_backtest(folder, streams=chosen, policies=policies or None, label_delay_share=label_delay_share,
                                 jobs=jobs, bare_cost=bool(streams) if bare is None else bare,
                                 progress=board.report)  # fmt: skip
-    section = markdown_section(scores, _COMMAND)
+    command = _COMMAND if label_delay_share is None else f"{_COMMAND} --label-delay-share {label_delay_share:g}"
+    section = markdown_section(scores, command, label_delay_share=label_delay_share,
+                               seconds=WallClock().monotonic() - began)  # fmt: skip
     if write is not None:
         write_section(write, section)
     if as_json:
