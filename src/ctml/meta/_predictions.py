@@ -198,7 +198,7 @@ class PredictionRepo(Repo):
                 if route is not None:
                     query = query.where(predictions.c.route == route)
                 labels = {(batch_id, row): (label, at_ms) for batch_id, row, label, at_ms in conn.execute(query)}
-        times: dict[int, datetime] = {}  # one datetime per distinct time: a window's requests share few
+        times: dict[int, datetime] = {}  # one datetime per distinct time: a window's requests and labels share few
         for r in rows:
             at = times.get(r.at_ms)
             if at is None:
@@ -212,7 +212,10 @@ class PredictionRepo(Repo):
                     if not only_labeled:
                         out.append(LabeledPrediction(record, None, None))
                 else:
-                    out.append(LabeledPrediction(record, load(hit[0]), must_ms(hit[1])))
+                    labeled_at = times.get(hit[1])
+                    if labeled_at is None:
+                        labeled_at = times[hit[1]] = must_ms(hit[1])
+                    out.append(LabeledPrediction(record, load(hit[0]), labeled_at))
         return out
 
     def answers(self, app: str, *, limit: int) -> list[Answer]:
