@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -287,3 +288,47 @@ def test_bad_parameters_say_what_was_wrong(env: Env) -> None:
         monitor(env, window=timedelta(0))
     with pytest.raises(ConfigError, match="label_delay"):
         monitor(env, label_delay=timedelta(seconds=-1))
+
+
+@pytest.mark.parametrize("max_rows", [100_000, 150])
+def test_a_monitor_that_keeps_its_decoded_rows_reports_what_a_fresh_one_reports(
+    env: Env, elec2: pa.Table, max_rows: int
+) -> None:
+    """One monitor across 15 looks (decoding only each look's new requests) against a fresh monitor at every look,
+    over a log that grows between looks: requests at the same time as the last one read, a request logged late
+    at an old time, labels that arrive 20-40 minutes after their prediction, labels that arrive after their
+    prediction was fed to the detector, and corrected labels."""
+    table = held_out(elec2)
+    rows, truth = rows_of(table), table.column("class").to_pylist()
+    said = [flip(y) if i % 5 == 0 else y for i, y in enumerate(truth)]
+    step = timedelta(minutes=20)
+    options: dict[str, Any] = {"label_delay": HOUR, "min_rows": 50, "max_rows": max_rows}
+    kept = monitor(env, **options)
+    ids: list[str] = []
+    made: list[Any] = []  # the prediction time of each id
+    for look in range(15):
+        now = T0 + step * (look + 1)
+        part = slice(look * 60, look * 60 + 60)
+        ids += env.spread(rows[part], said[part], now - step, step)
+        made += [now - step + step * i / 60 for i in range(60)]
+        ids += env.log(rows[part][:2], said[part][:2], made[-1])  # the same time as the newest row
+        made += [made[-1]] * 2
+        ids += env.log(rows[part][2:4], said[part][2:4], now - 2 * step)  # logged late, at an old time
+        made += [now - 2 * step] * 2
+        arrived = [i for i, at in enumerate(made) if now - 2 * step <= at < now - step and i % 7]
+        env.label([ids[i] for i in arrived], [truth[i % len(truth)] for i in arrived], now)
+        corrected = [i for i, at in enumerate(made) if now - HOUR <= at < now - 2 * step and i % 7 and i % 3 == 0]
+        env.label([ids[i] for i in corrected], [flip(truth[i % len(truth)]) for i in corrected], now)
+        late = [i for i, at in enumerate(made) if now - 3 * HOUR <= at < now - 2 * HOUR and i % 7 == 0]
+        env.label([ids[i] for i in late], [truth[i % len(truth)] for i in late], now)  # after they were fed
+        fresh = monitor(env, **options)
+        if max_rows < 100_000:  # a restart replays at most max_rows of the stream: start from the same detector
+            fresh._stream = copy.deepcopy(kept._stream)
+        expected = fresh.observe(now, record=False)
+        got = kept.observe(now)
+        assert got == expected
+        assert got.rows > 0
+    assert got.performance.labelled > 0
+    assert got.prediction_drift is not None
+    assert got.data_drift is not None
+    assert got.detector.total > 0

@@ -17,14 +17,14 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, null, select
 
-from ctml.meta._records import from_ms, load, must_ms, to_ms
+from ctml.meta._records import load, must_ms, to_ms
 from ctml.meta._schema import feedback, predictions
 from ctml.meta._tx import Repo
 from ctml.types import JSON
@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's and PostgreSQL's bind limits
+_RECORD_COLUMNS = ("id", "app", "model", "version", "route", "rows", "output", "latency_ms", "at_ms")
 
 
 @dataclass(frozen=True)
@@ -142,44 +143,79 @@ class PredictionRepo(Repo):
         newest: bool = False,
         with_inputs: bool = True,
         route: str | None = None,
+        decoded: MutableMapping[str, list[PredictionRecord]] | None = None,
     ) -> list[LabeledPrediction]:
         """Predictions of ``app`` made in ``[start, end)`` with their labels (``None`` while none has arrived),
         oldest first; ``newest``: the last ``limit`` (whole requests) rather than the first; ``with_inputs``
         False leaves each record's ``inputs`` None (the request bodies are not decoded); ``route``: that route's
-        predictions only."""
-        stmt = self._windowed(select(predictions), app, start, end)
-        if route is not None:
-            stmt = stmt.where(predictions.c.route == route)
+        predictions only.
+
+        ``decoded`` is the caller's memo of unfolded requests by request id (one memo per ``with_inputs``): the
+        window's requests found there are neither read nor decoded again, the others are added. The log is
+        append-only, so a request's records never change; its labels are read on every call.
+        """
+        memo: MutableMapping[str, list[PredictionRecord]] = {} if decoded is None else decoded
+        columns: list[Any] = [predictions.c[name] for name in _RECORD_COLUMNS]
+        columns.append(predictions.c.inputs if with_inputs else null().label("inputs"))
+
+        def windowed(*selected: Any) -> Any:
+            stmt = self._windowed(select(*selected), app, start, end)
+            return stmt if route is None else stmt.where(predictions.c.route == route)
+
+        order: tuple[Any, ...] = (predictions.c.at_ms, predictions.c.id)
         if newest:
-            stmt = stmt.order_by(predictions.c.at_ms.desc(), predictions.c.id.desc())
-        else:
-            stmt = stmt.order_by(predictions.c.at_ms, predictions.c.id)
-        out: list[LabeledPrediction] = []
+            order = (predictions.c.at_ms.desc(), predictions.c.id.desc())
         with self._read() as conn:
-            rows = list(conn.execute(stmt.limit(limit)).all())
-            if newest:
-                rows = _newest(rows, limit)
-            # every request holds at least one prediction, so ``limit`` requests hold at least ``limit`` of them
-            # the newest are already cut to whole requests holding ``limit`` predictions: keep them all (cutting
-            # again from the oldest side would drop the newest requests)
-            for batch in _batches(rows, sum(r.rows for r in rows) if newest else limit):
-                labels: dict[tuple[str, int], tuple[JSON, int]] = {}
-                if with_labels:
-                    ids = [r.id for r in batch]
-                    for i in range(0, len(ids), _CHUNK):
-                        query = select(feedback.c.batch_id, feedback.c.row, feedback.c.label, feedback.c.at_ms).where(
-                            feedback.c.batch_id.in_(ids[i : i + _CHUNK])
-                        )
-                        for f in conn.execute(query):
-                            labels[(f.batch_id, f.row)] = (load(f.label), f.at_ms)
-                for r in batch:
-                    for record in _unfold(r, with_inputs):
-                        key = split_id(record.id)
-                        hit = labels.get(key) if key is not None else None
-                        if only_labeled and hit is None:
-                            continue
-                        label, at = (None, None) if hit is None else hit
-                        out.append(LabeledPrediction(record, label, from_ms(at)))
+            # with a memo, the window's requests are listed first (three columns) and only the missing ones read
+            listed = columns if decoded is None else [predictions.c.id, predictions.c.rows, predictions.c.at_ms]
+            keys = list(conn.execute(windowed(*listed).order_by(*order).limit(limit)).all())
+            # every request holds at least one prediction, so ``limit`` requests hold at least ``limit`` of them;
+            # the newest are cut to whole requests holding ``limit`` predictions, the oldest likewise
+            keys = _newest(keys, limit) if newest else _oldest(keys, limit)
+            if not keys:
+                return []
+            rows = keys
+            if decoded is not None:
+                missing = {k.id: k.at_ms for k in keys if k.id not in memo}
+                rows = []
+                if missing:
+                    span = windowed(*columns).where(
+                        predictions.c.at_ms >= min(missing.values()), predictions.c.at_ms <= max(missing.values())
+                    )
+                    rows = [r for r in conn.execute(span) if r.id in missing]
+            labels: dict[tuple[str, int], tuple[str, int]] = {}
+            if with_labels:
+                # the labels of every request of the window's span (a few more than these, none fewer), in one query
+                query = (
+                    select(feedback.c.batch_id, feedback.c.row, feedback.c.label, feedback.c.at_ms)
+                    .join(predictions, predictions.c.id == feedback.c.batch_id)
+                    .where(
+                        predictions.c.app == app,
+                        predictions.c.at_ms >= keys[0].at_ms,
+                        predictions.c.at_ms <= keys[-1].at_ms,
+                    )
+                )
+                if route is not None:
+                    query = query.where(predictions.c.route == route)
+                labels = {(batch_id, row): (label, at_ms) for batch_id, row, label, at_ms in conn.execute(query)}
+        times: dict[int, datetime] = {}  # one datetime per distinct time: a window's requests and labels share few
+        for r in rows:
+            at = times.get(r.at_ms)
+            if at is None:
+                at = times[r.at_ms] = must_ms(r.at_ms)
+            memo[r.id] = _unfold(r, at)
+        out: list[LabeledPrediction] = []
+        for k in keys:
+            for i, record in enumerate(memo[k.id]):
+                hit = labels.get((k.id, i))
+                if hit is None:
+                    if not only_labeled:
+                        out.append(LabeledPrediction(record, None, None))
+                else:
+                    labeled_at = times.get(hit[1])
+                    if labeled_at is None:
+                        labeled_at = times[hit[1]] = must_ms(hit[1])
+                    out.append(LabeledPrediction(record, load(hit[0]), labeled_at))
         return out
 
     def answers(self, app: str, *, limit: int) -> list[Answer]:
@@ -383,47 +419,47 @@ def _row_of(inputs: str, count: int, row: int) -> JSON:
     return found[row] if row < len(found) else None
 
 
-def _batches(result: Any, limit: int) -> Any:
-    """Requests in groups of up to 500, stopping once ``limit`` predictions were yielded."""
-    group: list[Any] = []
+def _oldest(rows: list[Any], limit: int) -> list[Any]:
+    """Of requests read oldest first, the oldest holding ``limit`` predictions (the last may overshoot it)."""
     total = 0
-    for row in result:
-        group.append(row)
+    for n, row in enumerate(rows):
         total += row.rows
-        if len(group) >= 500 or total >= limit:
-            yield group
-            group = []
-            if total >= limit:
-                return
-    if group:
-        yield group
+        if total >= limit:
+            return rows[: n + 1]
+    return rows
 
 
-def _unfold(r: Any, with_inputs: bool = True) -> list[PredictionRecord]:
-    """One request row as its predictions: ``inputs`` is the request body (one row object or ``{"rows": [...]}``),
-    ``output`` the answer (``predictions``, ``probabilities``; a shadow's names ``shadow_of``)."""
-    body = load(r.inputs) if with_inputs else None
+def _unfold(r: Any, at: datetime) -> list[PredictionRecord]:
+    """One request row as its predictions, made at ``at``: ``inputs`` is the request body (one row object or
+    ``{"rows": [...]}``; None when not read), ``output`` the answer (``predictions``, ``probabilities``; a shadow's
+    names ``shadow_of``)."""
+    body = load(r.inputs)
+    count = r.rows
     rows = body.get("rows") if isinstance(body, dict) else None
-    inputs: list[JSON] = rows if isinstance(rows, list) and len(rows) == r.rows else [body]
+    inputs: list[JSON] = rows if isinstance(rows, list) and len(rows) == count else [body]
     output = load(r.output)
     if not isinstance(output, dict):
         output = {}
     predicted = output.get("predictions")
+    if not isinstance(predicted, list):
+        predicted = []
     proba = output.get("probabilities")
+    if not isinstance(proba, list):
+        proba = []
     shadow_of = output.get("shadow_of")
     error = output.get("error")
-    at = must_ms(r.at_ms)
+    request, app, model, version, route, latency = r.id, r.app, r.model, r.version, r.route, r.latency_ms
     out = []
-    for i in range(r.rows):
-        result: dict[str, JSON] = {}
+    for i in range(count):
+        result: dict[str, JSON]
         if error is not None:
-            result["error"] = error
+            result = {"error": error}
         else:
-            result["prediction"] = predicted[i] if isinstance(predicted, list) and i < len(predicted) else None
-            if isinstance(proba, list) and i < len(proba):
+            result = {"prediction": predicted[i] if i < len(predicted) else None}
+            if i < len(proba):
                 result["probabilities"] = proba[i]
         if shadow_of is not None:
             result["shadow_of"] = f"{shadow_of}-{i}"
         row = inputs[i] if i < len(inputs) else None
-        out.append(PredictionRecord(f"{r.id}-{i}", r.app, r.model, r.version, r.route, row, result, r.latency_ms, at))
+        out.append(PredictionRecord(f"{request}-{i}", app, model, version, route, row, result, latency, at))
     return out

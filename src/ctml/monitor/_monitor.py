@@ -31,7 +31,7 @@ import pyarrow as pa
 from ctml.clock import Clock, WallClock, utc
 from ctml.drift import ADWIN, DatasetProfile, compare, prediction_drift, profile
 from ctml.errors import ConfigError, NotFoundError
-from ctml.meta import LabeledPrediction, MetaStore, MetricPoint, ModelVersion
+from ctml.meta import LabeledPrediction, MetaStore, MetricPoint, ModelVersion, PredictionRecord
 from ctml.monitor._report import DataDrift, DetectorStatus, MonitorReport, Performance, PredictionDrift
 from ctml.monitor._series import MonitorSeries
 from ctml.monitor._window import (
@@ -164,6 +164,9 @@ class Monitor:
         self.series = MonitorSeries(meta, app)
         self._stream: _Stream | None = None
         self._first_window: tuple[int, pa.Table] | None = None
+        # the champion route's requests, decoded, by request id: successive windows overlap by most of their rows,
+        # so each look decodes only the requests logged since the last one (the labels are read every time)
+        self._decoded: dict[str, list[PredictionRecord]] = {}
 
     def history(self, key: str, start: datetime | None = None, end: datetime | None = None) -> list[MetricPoint]:
         """The stored series ``key`` (``monitor.accuracy``, ``monitor.drift.share``, ...) in ``[start, end)``."""
@@ -232,12 +235,18 @@ class Monitor:
         if record:
             self._stream = stream
             self.series.write(now, step, _values(report, fed_from, stream.cursor))
+        self._forget(min(start, due_start))
         return report
 
     # -- parts -----------------------------------------------------------------------------------------------
 
     def _read(self, start: datetime, end: datetime, version: int) -> list[LabeledPrediction]:
-        return read(self.meta, self.app, start, end, version=version, route=self.route, max_rows=self.max_rows)
+        return read(self.meta, self.app, start, end, version=version, route=self.route, max_rows=self.max_rows,
+                    decoded=self._decoded)  # fmt: skip
+
+    def _forget(self, before: datetime) -> None:
+        """Drop the decoded requests made before ``before``: the next look's windows start later."""
+        self._decoded = {rid: records for rid, records in self._decoded.items() if records and records[0].at >= before}
 
     def _data_drift(
         self, version: ModelVersion, current: list[LabeledPrediction], notes: list[str]

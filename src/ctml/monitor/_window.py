@@ -20,7 +20,7 @@ unfolded :class:`~ctml.meta.LabeledPrediction` records, so they are independent 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from ctml.errors import ConfigError
 from ctml.evaluate import accuracy, mae
-from ctml.meta import LabeledPrediction, MetaStore
+from ctml.meta import LabeledPrediction, MetaStore, PredictionRecord
 from ctml.types import JSON
 
 __all__ = [
@@ -59,14 +59,19 @@ def read(
     route: str | None = None,
     max_rows: int = 100_000,
     with_labels: bool = True,
+    decoded: MutableMapping[str, list[PredictionRecord]] | None = None,
 ) -> list[LabeledPrediction]:
     """Predictions of ``app`` made in ``[start, end)`` on ``route`` by ``version`` (None: any), oldest first.
 
     At most about ``max_rows`` predictions of the whole app are read (the oldest of the window first).
+    ``decoded``: the caller's memo of decoded requests (``PredictionRepo.labeled``), so windows that overlap
+    decode only their new requests.
     """
     if start is not None and end is not None and end <= start:
         return []
-    found = meta.predictions.labeled(app, start=start, end=end, limit=max_rows, with_labels=with_labels, route=route)
+    found = meta.predictions.labeled(
+        app, start=start, end=end, limit=max_rows, with_labels=with_labels, route=route, decoded=decoded
+    )
     return [
         r
         for r in found
