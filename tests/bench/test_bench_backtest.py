@@ -57,3 +57,15 @@ def test_unknown_stream_and_missing_folder_are_clear(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="lacks"):
         bench_backtest(tmp_path, streams=["usenet1"])
     assert summary([]) == {k: {"met": 0, "of": 0} for k in ("beats_periodic", "beats_arf", "frugal", "goal")}
+
+
+def test_streams_run_in_parallel_processes_and_report_progress() -> None:
+    assert ROOT is not None
+    seen: list[tuple[str, str, int, int]] = []
+    scores = bench_backtest(ROOT, streams=["usenet1", "keystroke"], policies=["never", "periodic"], jobs=2,
+                            progress=lambda *args: seen.append(args))  # fmt: skip
+    assert [s.case.name for s in scores] == ["keystroke", "usenet1"]  # the order of STREAMS, whoever ended first
+    inline = bench_backtest(ROOT, streams=["usenet1"], policies=["never", "periodic"], jobs=1)
+    assert scores[1].result.policies["periodic"].value == inline[0].result.policies["periodic"].value
+    assert {(name, stage) for name, stage, *_ in seen} >= {("usenet1", "queued"), ("usenet1", "done"),
+                                                          ("keystroke", "queued"), ("keystroke", "done")}  # fmt: skip

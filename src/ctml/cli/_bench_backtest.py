@@ -61,7 +61,7 @@ def backtest(
         raise ConfigError("Cannot find shared/datasets beside this folder or its parents. Pass --datasets DIR.")
     chosen = list(streams) or (list(QUICK) if quick else None)
     began = WallClock().monotonic()
-    with _Board(enabled=not as_json) as board:
+    with _Board() as board:  # stderr: never in the way of --json
         scores = bench_backtest(folder, streams=chosen, policies=policies or None, label_delay_share=label_delay_share,
                                 jobs=jobs, bare_cost=bool(streams) if bare is None else bare,
                                 progress=board.report)  # fmt: skip
@@ -117,10 +117,9 @@ class _Board:
     """One progress line per stream (stage, rows, rows/s, time left) on a terminal; elsewhere one line on stderr
     as each stream ends."""
 
-    def __init__(self, *, enabled: bool) -> None:
+    def __init__(self) -> None:
         self.err = console(stderr=True)
-        self.live = enabled and self.err.is_terminal
-        self.quiet = not enabled
+        self.live = self.err.is_terminal
         self.bar = Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
                             TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=self.err,
                             disable=not self.live, refresh_per_second=4)  # fmt: skip
@@ -146,5 +145,5 @@ class _Board:
             speed = done / max(now - began, 1e-9)
             rate = f"{speed:,.0f} rows/s, {(total - done) / speed:,.0f} s left"
         self.bar.update(task, description=f"{name} {stage}", completed=done, total=total or None, rate=rate)
-        if stage == "done" and not self.live and not self.quiet:
+        if stage == "done" and not self.live:
             self.err.print(f"{name}: done in {now - began:,.0f} s")
