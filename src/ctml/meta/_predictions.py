@@ -197,8 +197,7 @@ class PredictionRepo(Repo):
         read for the whole window every call: one may arrive, or be corrected, for a row read long ago."""
         memo: dict[str, tuple[int, int, tuple[Answer, ...]]] = {} if decoded is None else decoded
         with self._read() as conn:
-            window = self._followed(conn, app, limit, memo) if memo else None
-            if window is None:
+            if not memo or not self._followed(conn, app, limit, memo):
                 stmt = (
                     select(predictions.c.id, predictions.c.rows, predictions.c.at_ms)
                     .where(predictions.c.app == app)
@@ -206,19 +205,19 @@ class PredictionRepo(Repo):
                     .limit(limit)
                 )
                 window = self._decoded(conn, app, _newest(list(conn.execute(stmt).all()), limit))
+                memo.clear()
+                memo.update(window)
             labels: dict[tuple[str, int], str] = {}
-            if window:
+            if memo:
                 # the labels of every request since the oldest one read (a few more than these, none fewer)
                 query = (
                     select(feedback.c.batch_id, feedback.c.row, feedback.c.label)
                     .join(predictions, predictions.c.id == feedback.c.batch_id)
-                    .where(predictions.c.app == app, predictions.c.at_ms >= next(iter(window.values()))[0])
+                    .where(predictions.c.app == app, predictions.c.at_ms >= next(iter(memo.values()))[0])
                 )
                 labels = {(request, i): text for request, i, text in conn.execute(query)}
-        memo.clear()
-        memo.update(window)
         out: list[Answer] = []
-        for request, (_, _, held) in window.items():
+        for request, (_, _, held) in memo.items():
             if not held or held[0].shadow:
                 out.extend(held)
                 continue
@@ -226,11 +225,10 @@ class PredictionRepo(Repo):
                 out.append(Answer(row, version, prediction, False, load(labels.get((request, i)))))
         return out
 
-    def _followed(
-        self, conn: Any, app: str, limit: int, memo: dict[str, tuple[int, int, tuple[Answer, ...]]]
-    ) -> dict[str, tuple[int, int, tuple[Answer, ...]]] | None:
-        """The newest ``limit`` predictions' requests from those ``memo`` holds, the newer ones and (when the
-        window grew past them) older ones; None when a request was written among those held."""
+    def _followed(self, conn: Any, app: str, limit: int, memo: dict[str, tuple[int, int, tuple[Answer, ...]]]) -> bool:
+        """Make ``memo`` hold the requests of the newest ``limit`` predictions: add the newer ones, older ones when
+        the window grew past those held, and drop those it left behind. False (``memo`` unusable) when a request
+        was written among those held after they were read."""
         first, last = next(iter(memo)), next(reversed(memo))
         (t0, _, _), (t1, _, _) = memo[first], memo[last]
         at, rid = predictions.c.at_ms, predictions.c.id
@@ -239,23 +237,30 @@ class PredictionRepo(Repo):
             .where(predictions.c.app == app, (at > t1) | ((at == t1) & (rid > last)))
             .order_by(at, rid)
         )
-        held = list(memo.items()) + [(r.id, (r.at_ms, r.rows, self._answers_of(r))) for r in conn.execute(stmt)]
+        for r in conn.execute(stmt):
+            memo[r.id] = (r.at_ms, r.rows, self._answers_of(r))
         since = select(func.count()).where(predictions.c.app == app, (at > t0) | ((at == t0) & (rid >= first)))
-        if conn.execute(since).scalar_one() != len(held):
-            return None
-        start, total = len(held), 0
-        while start > 0 and total < limit:
-            start -= 1
-            total += held[start][1][1]
-        if total >= limit:
-            return dict(held[start:])
-        older = (
-            select(rid, predictions.c.rows, at)
-            .where(predictions.c.app == app, (at < t0) | ((at == t0) & (rid < first)))
-            .order_by(at.desc(), rid.desc())
-            .limit(limit - total)
-        )
-        return {**self._decoded(conn, app, _newest(list(conn.execute(older).all()), limit - total)), **dict(held)}
+        if conn.execute(since).scalar_one() != len(memo):
+            return False
+        total = sum(rows for _, rows, _ in memo.values())
+        if total < limit:
+            older = (
+                select(rid, predictions.c.rows, at)
+                .where(predictions.c.app == app, (at < t0) | ((at == t0) & (rid < first)))
+                .order_by(at.desc(), rid.desc())
+                .limit(limit - total)
+            )
+            held = dict(memo)
+            memo.clear()
+            memo.update(self._decoded(conn, app, _newest(list(conn.execute(older).all()), limit - total)))
+            memo.update(held)
+            return True
+        while memo:  # what _newest keeps: the newest requests that hold ``limit`` predictions
+            first = next(iter(memo))
+            if total - memo[first][1] < limit:
+                break
+            total -= memo.pop(first)[1]
+        return True
 
     def _decoded(self, conn: Any, app: str, rows: Sequence[Any]) -> dict[str, tuple[int, int, tuple[Answer, ...]]]:
         """The requests ``rows`` (``id``, ``rows``, ``at_ms``; oldest first) decoded, in one read from the oldest."""
