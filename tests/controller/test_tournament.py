@@ -10,7 +10,7 @@ import multiprocessing
 import signal
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -333,6 +333,39 @@ def test_answers_read_what_the_labelled_records_say(either_workspace: Workspace)
             warm = either_workspace.meta.predictions.answers(APP, limit=limit, decoded=held)
             assert [tuple(a) for a in warm] == expected
             assert set(held) == {r.prediction.id.rpartition("-")[0] for r in records}  # this window's requests
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_answers_from_a_memo_are_the_answers_read_afresh(workspace: Workspace, seed: int) -> None:
+    """A memo kept across calls over a log that grows (requests of one to three rows, shadows, failures, ties in
+    time, some written behind the newest), labels that arrive late or are corrected, windows that shrink and
+    grow: every call answers as a call without it."""
+    rng = np.random.default_rng(seed)
+    real: list[str] = []
+    held: dict[str, tuple[int, int, tuple[Answer, ...]]] = {}
+    for step in range(40):
+        requests: list[dict[str, Any]] = []
+        for n in range(int(rng.integers(0, 4))):
+            rows = int(rng.integers(1, 4))
+            at = 1_772_323_200_000 + 10 * step + int(rng.integers(0, 2)) - (25 if rng.random() < 0.1 else 0)
+            output: dict[str, Any] = {"predictions": [str(rng.integers(0, 2)) for _ in range(rows)]}
+            if real and rng.random() < 0.4:
+                output["shadow_of"] = real[-1].rpartition("-")[0]
+            if rng.random() < 0.05:
+                output = {"error": "boom"}
+            rid = f"q{step:03d}{'zyx'[n]}"
+            requests.append({"id": rid, "app": APP, "model": APP, "version": int(rng.integers(1, 4)),
+                             "route": "champion", "rows": rows, "inputs": "{}", "output": json.dumps(output),
+                             "latency_ms": 1.0, "at_ms": at})  # fmt: skip
+            if "shadow_of" not in output:
+                real.extend(f"{rid}-{i}" for i in range(rows))
+        workspace.meta.predictions.append(requests)
+        labelled = rng.choice(real, size=min(len(real), 3), replace=False) if real else []
+        workspace.meta.predictions.add_feedback(APP, {str(pid): (json.dumps(str(rng.integers(0, 2))), datetime(
+            2026, 3, 1, tzinfo=UTC) + timedelta(seconds=int(rng.integers(0, 3)))) for pid in labelled})  # fmt: skip
+        for limit in rng.integers(1, 30, size=2):
+            fresh = workspace.meta.predictions.answers(APP, limit=int(limit))
+            assert workspace.meta.predictions.answers(APP, limit=int(limit), decoded=held) == fresh
 
 
 # -- a warm tournament decides as a restarted one --------------------------------------------------------------

@@ -68,8 +68,11 @@ class LiveRows:
 
     def paired(self, *versions: int) -> list[int]:
         """Indexes of the rows every one of ``versions`` answered."""
-        found = [self.answers.get(v, {}) for v in versions]
-        return [i for i, k in enumerate(self.keys) if all(k in f for f in found)]
+        idx: Sequence[int] = range(len(self.keys))
+        for v in versions:
+            found = self.answers.get(v, {})
+            idx = [i for i in idx if self.keys[i] in found]
+        return list(idx)
 
     def answers_of(self, version: int, rows: Sequence[int]) -> list[JSON]:
         """``version``'s answers to the rows at indexes ``rows`` (it answered each)."""

@@ -242,7 +242,12 @@ class PredictionRepo(Repo):
         since = select(func.count()).where(predictions.c.app == app, (at > t0) | ((at == t0) & (rid >= first)))
         if conn.execute(since).scalar_one() != len(memo):
             return False
-        total = sum(rows for _, rows, _ in memo.values())
+        total = kept = 0
+        for _, rows, _ in reversed(memo.values()):  # what _newest keeps: the newest requests holding ``limit`` rows
+            if total >= limit:
+                break
+            total += rows
+            kept += 1
         if total < limit:
             older = (
                 select(rid, predictions.c.rows, at)
@@ -255,11 +260,8 @@ class PredictionRepo(Repo):
             memo.update(self._decoded(conn, app, _newest(list(conn.execute(older).all()), limit - total)))
             memo.update(held)
             return True
-        while memo:  # what _newest keeps: the newest requests that hold ``limit`` predictions
-            first = next(iter(memo))
-            if total - memo[first][1] < limit:
-                break
-            total -= memo.pop(first)[1]
+        for request in [r for r, _ in zip(memo, range(len(memo) - kept), strict=False)]:
+            del memo[request]
         return True
 
     def _decoded(self, conn: Any, app: str, rows: Sequence[Any]) -> dict[str, tuple[int, int, tuple[Answer, ...]]]:
