@@ -5,7 +5,8 @@ The server logs the answering version's prediction of each row (route ``champion
 challenger's answer to it (route ``challenger``, naming the row it shadows), all before the row's label can
 arrive. A row's label is stored against the answering prediction. :func:`live_rows` joins them back: for each
 labelled row, the truth and each version's answer, whatever route the version had then (a promoted challenger
-answered in shadow before and for real after).
+answered in shadow before and for real after). A tournament keeps the log's requests it read (``read_``), so
+each cycle decodes only the new ones; a restarted one reads them all again, and sees the same rows.
 
 :class:`LiveTournament` is the controller's part for it, three verbs that return a :class:`TournamentVerdict`:
 ``first_champion`` (which first candidate serves, judged on the first rows' holdout), ``step`` (score the
