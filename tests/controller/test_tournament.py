@@ -10,6 +10,7 @@ import multiprocessing
 import signal
 import time
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ from ctml.clock import SimulatedClock
 from ctml.controller import Controller
 from ctml.controller._tournament import Change, LiveRows, LiveTournament, judge_paired, live_rows
 from ctml.evaluate import Gate, accuracy, mae
-from ctml.meta import ModelVersion
+from ctml.meta import Answer, ModelVersion
+from ctml.train import SlidingWindow
 from ctml.workspace import Workspace
 
 from ._process import OWNER, TOURNAMENT_POINTS, run_tournament_cycle
@@ -314,7 +316,8 @@ def test_answers_read_what_the_labelled_records_say(either_workspace: Workspace)
     either_workspace.meta.predictions.add_feedback(APP, {"r9-1": ('"UP"', None), "r000000-0": ('"DOWN"', None)})
     for limit in (1, 4, 7, 50):
         expected = []
-        for record in either_workspace.meta.predictions.labeled(APP, limit=limit, newest=True, with_inputs=False):
+        records = either_workspace.meta.predictions.labeled(APP, limit=limit, newest=True, with_inputs=False)
+        for record in records:
             p = record.prediction
             output = p.output if isinstance(p.output, dict) else {}
             if "error" in output:
@@ -324,3 +327,125 @@ def test_answers_read_what_the_labelled_records_say(either_workspace: Workspace)
                              None if shadow is not None else record.label))  # fmt: skip
         got = [tuple(a) for a in either_workspace.meta.predictions.answers(APP, limit=limit)]
         assert got == expected  # the same newest whole requests, even where they overshoot the limit
+        held: dict[str, tuple[int, int, tuple[Answer, ...]]] = {}
+        for again in (limit, 50, limit, 1, limit):  # a memo of another window's requests, larger or smaller
+            either_workspace.meta.predictions.answers(APP, limit=again, decoded=held)
+            warm = either_workspace.meta.predictions.answers(APP, limit=limit, decoded=held)
+            assert [tuple(a) for a in warm] == expected
+            assert set(held) == {r.prediction.id.rpartition("-")[0] for r in records}  # this window's requests
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_answers_from_a_memo_are_the_answers_read_afresh(workspace: Workspace, seed: int) -> None:
+    """A memo kept across calls over a log that grows (requests of one to three rows, shadows, failures, ties in
+    time, some written behind the newest), labels that arrive late or are corrected, windows that shrink and
+    grow: every call answers as a call without it."""
+    rng = np.random.default_rng(seed)
+    real: list[str] = []
+    held: dict[str, tuple[int, int, tuple[Answer, ...]]] = {}
+    for step in range(40):
+        requests: list[dict[str, Any]] = []
+        for n in range(int(rng.integers(0, 4))):
+            rows = int(rng.integers(1, 4))
+            at = 1_772_323_200_000 + 10 * step + int(rng.integers(0, 2)) - (25 if rng.random() < 0.1 else 0)
+            output: dict[str, Any] = {"predictions": [str(rng.integers(0, 2)) for _ in range(rows)]}
+            if real and rng.random() < 0.4:
+                output["shadow_of"] = real[-1].rpartition("-")[0]
+            if rng.random() < 0.05:
+                output = {"error": "boom"}
+            rid = f"q{step:03d}{'zyx'[n]}"
+            requests.append({"id": rid, "app": APP, "model": APP, "version": int(rng.integers(1, 4)),
+                             "route": "champion", "rows": rows, "inputs": "{}", "output": json.dumps(output),
+                             "latency_ms": 1.0, "at_ms": at})  # fmt: skip
+            if "shadow_of" not in output:
+                real.extend(f"{rid}-{i}" for i in range(rows))
+        workspace.meta.predictions.append(requests)
+        labelled = rng.choice(real, size=min(len(real), 3), replace=False) if real else []
+        workspace.meta.predictions.add_feedback(APP, {str(pid): (json.dumps(str(rng.integers(0, 2))), datetime(
+            2026, 3, 1, tzinfo=UTC) + timedelta(seconds=int(rng.integers(0, 3)))) for pid in labelled})  # fmt: skip
+        for limit in rng.integers(1, 30, size=2):
+            fresh = workspace.meta.predictions.answers(APP, limit=int(limit))
+            assert workspace.meta.predictions.answers(APP, limit=int(limit), decoded=held) == fresh
+
+
+# -- a warm tournament decides as a restarted one --------------------------------------------------------------
+
+
+def grow(ws: Workspace, cycle: int, truth: list[str], skill: dict[int, float], champion: int, labels: dict[int, str],
+         rng: np.random.Generator) -> None:  # fmt: skip
+    """Cycle ``cycle`` of a live log: 100 rows in blocks of 25, the champion answering and every other version
+    of ``skill`` in shadow (one of its requests failed); labels for rows 50 cycles back, but some only three
+    cycles later, and corrections of labels stored two cycles ago (``labels``: what each row's label is now)."""
+    at = 1_772_323_200_000 + cycle * 100_000
+    requests: list[dict[str, Any]] = []
+    for block in range(4):
+        lo = cycle * 100 + block * 25
+        rid = f"c{cycle:03d}b{block}"
+        for version, right in skill.items():
+            said = [t if rng.random() < right else ("DOWN" if t == "UP" else "UP") for t in truth[lo : lo + 25]]
+            output: dict[str, Any] = {"predictions": said}
+            if version != champion:
+                output = {"predictions": said, "shadow_of": rid} if block or cycle % 3 else {"error": "boom"}
+            requests.append({"id": rid if version == champion else f"{rid}s{version}", "app": APP, "model": APP,
+                             "version": version, "route": "champion" if version == champion else "challenger",
+                             "rows": 25, "inputs": "{}", "output": json.dumps(output), "latency_ms": 1.0,
+                             "at_ms": at + block})  # fmt: skip
+    if cycle == 9:  # a shadow request written late, behind the newest ones a reader has seen
+        late_write = {**requests[-1], "id": "late", "at_ms": at - 150_000, "output": json.dumps({"predictions": ["UP"]
+                      * 25, "shadow_of": requests[0]["id"]})}  # fmt: skip
+        requests.append(late_write)
+    ws.meta.predictions.append(requests)
+
+    def pid(row: int) -> str:
+        return f"c{row // 100:03d}b{row % 100 // 25}-{row % 25}"
+
+    due = [r for r in range(max(0, cycle * 100 - 150), cycle * 100 - 50) if r % 7]
+    late = [r for r in range(max(0, cycle * 100 - 350), cycle * 100 - 250) if r % 7 == 0]
+    fixed = [r for r in range(max(0, cycle * 100 - 250), cycle * 100 - 150) if r % 11 == 0 and r % 7]
+    sent: dict[str, tuple[str, Any]] = {}
+    for row in [*due, *late]:
+        labels[row] = truth[row]
+        sent[pid(row)] = (json.dumps(truth[row]), datetime.fromtimestamp(at / 1000, UTC))
+    for row in fixed:
+        labels[row] = "DOWN" if labels[row] == "UP" else "UP"
+        sent[pid(row)] = (json.dumps(labels[row]), datetime.fromtimestamp(at / 1000 + 1, UTC))
+    if sent:
+        ws.meta.predictions.add_feedback(APP, sent)
+
+
+def test_a_warm_tournament_reads_and_decides_as_a_cold_one_every_cycle(workspace: Workspace, tmp_path: Path) -> None:
+    """The tournament keeps the log's decoded requests between cycles; a fresh one (a restarted controller) reads
+    it all again. Every cycle both see the same live rows, give the same verdict and refit window, while labels
+    arrive late or are corrected, challengers fail a request, and the champion changes."""
+    for version in (1, 2, 3):
+        register(workspace, candidate=version - 1, online=True)
+    standing(workspace, 1, [2, 3])
+    app = replace(tournament_app(tmp_path / "data"), training=SlidingWindow(rows=600))
+    warm = Controller(workspace, app).tournament
+    assert warm is not None
+    rng = np.random.default_rng(7)
+    truth = [str(v) for v in rng.choice(["UP", "DOWN"], 2000)]
+    skill, labels = {1: 0.6, 2: 0.9, 3: 0.7}, {}
+    verdicts = []
+    for cycle in range(16):
+        champion = workspace.registry.resolve(APP, "champion")
+        grow(workspace, cycle, truth, skill, champion.version, labels, rng)
+        cold = Controller(workspace, app).tournament
+        assert cold is not None
+        cold.standings_key_ = warm.standings_key_  # when a hold was last stored: the controller's, not the cache's
+        before = dict(warm.read_)
+        verdict = warm.step(champion)
+        kept = [held is before[request] for request, held in warm.read_.items() if request in before]
+        assert all(kept) != (cycle == 9)  # not decoded again, unless a request was written among them
+        assert len(kept) > 10 or cycle < 2
+        assert cold.step(champion) == verdict
+        assert warm.refit_window(champion) == cold.refit_window(champion)
+        rows = live_rows(workspace.meta, APP, rows=400, versions=3)
+        assert rows == live_rows(workspace.meta, APP, rows=400, versions=3, decoded=dict(warm.read_))
+        assert [labels[int(k[1:4]) * 100 + int(k[5]) * 25 + int(k[7:])] for k in rows.keys] == rows.truth
+        verdicts.append(None if verdict is None else verdict.outcome)
+        if verdict is not None and verdict.change is not None:
+            warm.apply(verdict.change)
+    assert "promote" in verdicts
+    assert "hold" in verdicts
+    assert workspace.registry.resolve(APP, "champion").version == 2

@@ -5,7 +5,8 @@ The server logs the answering version's prediction of each row (route ``champion
 challenger's answer to it (route ``challenger``, naming the row it shadows), all before the row's label can
 arrive. A row's label is stored against the answering prediction. :func:`live_rows` joins them back: for each
 labelled row, the truth and each version's answer, whatever route the version had then (a promoted challenger
-answered in shadow before and for real after).
+answered in shadow before and for real after). A tournament keeps the log's requests it read (``read_``), so
+each cycle decodes only the new ones; a restarted one reads them all again, and sees the same rows.
 
 :class:`LiveTournament` is the controller's part for it, three verbs that return a :class:`TournamentVerdict`:
 ``first_champion`` (which first candidate serves, judged on the first rows' holdout), ``step`` (score the
@@ -34,7 +35,7 @@ from ctml.app import App
 from ctml.drift import ADWIN
 from ctml.errors import ConfigError, NotFoundError
 from ctml.evaluate import Gate, Verdict, accuracy, mae
-from ctml.meta import MetaStore, ModelVersion
+from ctml.meta import Answer, MetaStore, ModelVersion
 from ctml.registry import ModelRegistry
 from ctml.rollout import Rollouts
 from ctml.rollout._machine import ACTIVE
@@ -51,6 +52,9 @@ __all__ = [
     "live_rows",
 ]
 
+_Memo = dict[str, tuple[int, int, tuple[Answer, ...]]]
+"""Requests of the prediction log read and decoded before (``meta.predictions.answers``'s ``decoded``)."""
+
 
 @dataclass
 class LiveRows:
@@ -65,8 +69,11 @@ class LiveRows:
 
     def paired(self, *versions: int) -> list[int]:
         """Indexes of the rows every one of ``versions`` answered."""
-        found = [self.answers.get(v, {}) for v in versions]
-        return [i for i, k in enumerate(self.keys) if all(k in f for f in found)]
+        idx: Sequence[int] = range(len(self.keys))
+        for v in versions:
+            found = self.answers.get(v, {})
+            idx = [i for i in idx if self.keys[i] in found]
+        return list(idx)
 
     def answers_of(self, version: int, rows: Sequence[int]) -> list[JSON]:
         """``version``'s answers to the rows at indexes ``rows`` (it answered each)."""
@@ -99,13 +106,15 @@ class LiveRows:
         return [float(e) for e in errors]
 
 
-def live_rows(meta: MetaStore, app: str, *, rows: int, versions: int) -> LiveRows:
+def live_rows(meta: MetaStore, app: str, *, rows: int, versions: int, decoded: _Memo | None = None) -> LiveRows:
     """The newest ``rows`` labelled rows of ``app`` with the answer of every version that gave one (``versions``:
-    how many versions may have answered each row, to read enough of the log)."""
+    how many versions may have answered each row, to read enough of the log). ``decoded``: a memo of the log's
+    requests kept from the last call (``meta.predictions.answers``), so that only new requests are
+    decoded; the rows are the same with it or without."""
     truth: dict[str, JSON] = {}
     served: dict[str, int] = {}
     answers: dict[int, dict[str, JSON]] = {}
-    for answer in meta.predictions.answers(app, limit=rows * max(1, versions)):
+    for answer in meta.predictions.answers(app, limit=rows * max(1, versions), decoded=decoded):
         if not answer.shadow:
             served[answer.row] = answer.version
             if answer.label is not None:
@@ -207,6 +216,10 @@ class LiveTournament:
         self.gate = self.spec.gate or replace(app.gate, floors={})
         self.standings_key_: str | None = None
         """The newest row of the last stored standings (a hold is stored once a quarter of the window is new)."""
+        self.read_: _Memo = {}
+        """The requests of the log the last step read, decoded: the next step reads only the newer ones."""
+        self.refit_read_: _Memo = {}
+        """Those the last refit read, a longer stretch of the log up to then."""
 
     # -- the verbs ---------------------------------------------------------------------------------------------
 
@@ -243,7 +256,8 @@ class LiveTournament:
             return None
         champion = champion_version.version
         task = str(champion_version.meta.get("task", "classification"))
-        rows = live_rows(self.meta, self.app.name, rows=self.spec.window_rows, versions=1 + len(challengers))
+        rows = live_rows(self.meta, self.app.name, rows=self.spec.window_rows, versions=1 + len(challengers),
+                         decoded=self.read_)  # fmt: skip
         best: tuple[float, int, Verdict, int] | None = None
         for version in challengers:
             if version == champion:
@@ -295,7 +309,10 @@ class LiveTournament:
         strategy = self.app.training
         if not self.spec.adaptive_window or not isinstance(strategy, SlidingWindow) or strategy.rows is None:
             return None
-        rows = live_rows(self.meta, self.app.name, rows=strategy.rows, versions=1 + len(self.challengers()))
+        held = _joined(self.refit_read_, self.read_)  # the step read the newest this cycle, the last refit older ones
+        rows = live_rows(self.meta, self.app.name, rows=strategy.rows, versions=1 + len(self.challengers()),
+                         decoded=held)  # fmt: skip
+        self.refit_read_ = held
         errors = rows.errors(str(champion.meta.get("task", "classification")))
         if len(errors) < self.spec.min_rows:
             return None
@@ -359,6 +376,20 @@ class LiveTournament:
         summary = f"champion v{champion} holds: no challenger beat it on {len(rows.keys):,} live labelled rows"
         evidence: JSONObject = {"champion": champion, "standings": standings, "rows": len(rows.keys)}
         return TournamentVerdict("hold", summary, evidence, champion)
+
+
+def _joined(older: _Memo, newer: _Memo) -> _Memo:
+    """One stretch of the log from two memos of it (``meta.predictions.answers``): the older one's requests up to
+    where the newer one's begin, then the newer one's; the newer one alone where they do not meet, or disagree
+    where they overlap (a request was written among the older one's since it was read)."""
+    keys = list(newer)
+    if not keys or keys[0] not in older:
+        return dict(newer)
+    before = list(older)
+    start = before.index(keys[0])
+    if keys[: len(before) - start] != before[start:]:
+        return dict(newer)
+    return {**{k: older[k] for k in before[:start]}, **newer}
 
 
 def _holdout(version: ModelVersion) -> list[JSON]:

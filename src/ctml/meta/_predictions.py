@@ -218,47 +218,114 @@ class PredictionRepo(Repo):
                     out.append(LabeledPrediction(record, load(hit[0]), labeled_at))
         return out
 
-    def answers(self, app: str, *, limit: int) -> list[Answer]:
+    def answers(
+        self, app: str, *, limit: int, decoded: dict[str, tuple[int, int, tuple[Answer, ...]]] | None = None
+    ) -> list[Answer]:
         """The newest ``limit`` predictions of ``app`` (whole requests), oldest first, as :class:`Answer` s; failed
         requests left out. What :meth:`labeled` would give (``newest=True``), with only what comparing versions
-        needs read and decoded: no inputs, no records, the labels in one query."""
-        stmt = (
-            select(predictions.c.id, predictions.c.version, predictions.c.rows, predictions.c.output,
-                   predictions.c.at_ms)
-            .where(predictions.c.app == app)
-            .order_by(predictions.c.at_ms.desc(), predictions.c.id.desc())
-            .limit(limit)
-        )  # fmt: skip
+        needs read and decoded: no inputs, no records, the labels in one query.
+
+        ``decoded``: the caller's memo of the requests the last call read (request id -> ``(at_ms, rows, answers
+        with labels left None)``, in the log's order), for a caller that reads a window sliding over the log
+        every cycle: only requests newer than the newest held are read and decoded (older ones when the window
+        grew), and the memo is left holding exactly this window's requests. A logged request never changes; one
+        written behind the newest held (a count of the stretch held tells) makes the call read afresh. Labels are
+        read for the whole window every call: one may arrive, or be corrected, for a row read long ago."""
+        memo: dict[str, tuple[int, int, tuple[Answer, ...]]] = {} if decoded is None else decoded
         with self._read() as conn:
-            rows = _newest(list(conn.execute(stmt).all()), limit)
-            if not rows:
-                return []
-            # the labels of every request since the oldest one read (a few more than these, none fewer)
-            query = (
-                select(feedback.c.batch_id, feedback.c.row, feedback.c.label)
-                .join(predictions, predictions.c.id == feedback.c.batch_id)
-                .where(predictions.c.app == app, predictions.c.at_ms >= rows[0].at_ms)
-            )
-            labels = {(f.batch_id, f.row): f.label for f in conn.execute(query)}
+            if not memo or not self._followed(conn, app, limit, memo):
+                stmt = (
+                    select(predictions.c.id, predictions.c.rows, predictions.c.at_ms)
+                    .where(predictions.c.app == app)
+                    .order_by(predictions.c.at_ms.desc(), predictions.c.id.desc())
+                    .limit(limit)
+                )
+                window = self._decoded(conn, app, _newest(list(conn.execute(stmt).all()), limit))
+                memo.clear()
+                memo.update(window)
+            labels: dict[tuple[str, int], str] = {}
+            if memo:
+                # the labels of every request since the oldest one read (a few more than these, none fewer)
+                query = (
+                    select(feedback.c.batch_id, feedback.c.row, feedback.c.label)
+                    .join(predictions, predictions.c.id == feedback.c.batch_id)
+                    .where(predictions.c.app == app, predictions.c.at_ms >= next(iter(memo.values()))[0])
+                )
+                labels = {(request, i): text for request, i, text in conn.execute(query)}
         out: list[Answer] = []
-        for r in rows:
-            output = load(r.output)
-            if not isinstance(output, dict):
-                output = {}
-            if output.get("error") is not None:
+        for request, (_, _, held) in memo.items():
+            if not held or held[0].shadow:
+                out.extend(held)
                 continue
-            predicted = output.get("predictions")
-            if not isinstance(predicted, list):
-                predicted = []
-            shadow_of = output.get("shadow_of")
-            for i in range(r.rows):
-                answer = predicted[i] if i < len(predicted) else None
-                if shadow_of is not None:
-                    out.append(Answer(f"{shadow_of}-{i}", r.version, answer, True, None))
-                else:
-                    text = labels.get((r.id, i))
-                    out.append(Answer(f"{r.id}-{i}", r.version, answer, False, None if text is None else load(text)))
+            for i, (row, version, prediction, _, _) in enumerate(held):
+                out.append(Answer(row, version, prediction, False, load(labels.get((request, i)))))
         return out
+
+    def _followed(self, conn: Any, app: str, limit: int, memo: dict[str, tuple[int, int, tuple[Answer, ...]]]) -> bool:
+        """Make ``memo`` hold the requests of the newest ``limit`` predictions: add the newer ones, older ones when
+        the window grew past those held, and drop those it left behind. False (``memo`` unusable) when a request
+        was written among those held after they were read."""
+        first, last = next(iter(memo)), next(reversed(memo))
+        (t0, _, _), (t1, _, _) = memo[first], memo[last]
+        at, rid = predictions.c.at_ms, predictions.c.id
+        stmt = (
+            select(rid, predictions.c.version, predictions.c.rows, predictions.c.output, at)
+            .where(predictions.c.app == app, (at > t1) | ((at == t1) & (rid > last)))
+            .order_by(at, rid)
+        )
+        for r in conn.execute(stmt):
+            memo[r.id] = (r.at_ms, r.rows, self._answers_of(r))
+        since = select(func.count()).where(predictions.c.app == app, (at > t0) | ((at == t0) & (rid >= first)))
+        if conn.execute(since).scalar_one() != len(memo):
+            return False
+        total = kept = 0
+        for _, rows, _ in reversed(memo.values()):  # what _newest keeps: the newest requests holding ``limit`` rows
+            if total >= limit:
+                break
+            total += rows
+            kept += 1
+        if total < limit:
+            older = (
+                select(rid, predictions.c.rows, at)
+                .where(predictions.c.app == app, (at < t0) | ((at == t0) & (rid < first)))
+                .order_by(at.desc(), rid.desc())
+                .limit(limit - total)
+            )
+            held = dict(memo)
+            memo.clear()
+            memo.update(self._decoded(conn, app, _newest(list(conn.execute(older).all()), limit - total)))
+            memo.update(held)
+            return True
+        for request in [r for r, _ in zip(memo, range(len(memo) - kept), strict=False)]:
+            del memo[request]
+        return True
+
+    def _decoded(self, conn: Any, app: str, rows: Sequence[Any]) -> dict[str, tuple[int, int, tuple[Answer, ...]]]:
+        """The requests ``rows`` (``id``, ``rows``, ``at_ms``; oldest first) decoded, in one read from the oldest."""
+        if not rows:
+            return {}
+        wanted = {r.id for r in rows}
+        stmt = select(predictions.c.id, predictions.c.version, predictions.c.rows, predictions.c.output).where(
+            predictions.c.app == app, predictions.c.at_ms >= rows[0].at_ms, predictions.c.at_ms <= rows[-1].at_ms
+        )
+        found = {r.id: self._answers_of(r) for r in conn.execute(stmt) if r.id in wanted}
+        return {r.id: (r.at_ms, r.rows, found[r.id]) for r in rows}
+
+    @staticmethod
+    def _answers_of(r: Any) -> tuple[Answer, ...]:
+        """A logged request's answers, labels left None (none for a failed request)."""
+        output = load(r.output)
+        if not isinstance(output, dict):
+            output = {}
+        if output.get("error") is not None:
+            return ()
+        predicted = output.get("predictions")
+        if not isinstance(predicted, list):
+            predicted = []
+        shadow_of = output.get("shadow_of")
+        row, shadow = (r.id, False) if shadow_of is None else (shadow_of, True)
+        said = predicted[: r.rows] + [None] * (r.rows - len(predicted))
+        return tuple(Answer(f"{row}-{i}", r.version, answer, shadow, None) for i, answer in enumerate(said))
 
     def known(self, app: str, ids: Sequence[str]) -> set[str]:
         """The ids among ``ids`` that are logged predictions of ``app``."""
