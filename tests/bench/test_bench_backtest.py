@@ -31,7 +31,7 @@ def test_one_stream_through_the_cli_writes_json_and_the_section(tmp_path: Path) 
             "--policy", "periodic", "--json", "--write", str(doc)]  # fmt: skip
     result = CliRunner().invoke(backtest, args)
     assert result.exit_code == 0, result.output
-    out = json.loads(result.output)
+    out = json.loads(result.stdout)  # stderr tells each stream's end
     [stream] = out["streams"]
     assert stream["stream"] == "usenet1"
     assert stream["rows"] == 1500
@@ -62,10 +62,12 @@ def test_unknown_stream_and_missing_folder_are_clear(tmp_path: Path) -> None:
 def test_streams_run_in_parallel_processes_and_report_progress() -> None:
     assert ROOT is not None
     seen: list[tuple[str, str, int, int]] = []
-    scores = bench_backtest(ROOT, streams=["usenet1", "keystroke"], policies=["never", "periodic"], jobs=2,
+    scores = bench_backtest(ROOT, streams=["usenet1", "keystroke"], policies=["ctml", "never", "periodic"], jobs=2,
                             progress=lambda *args: seen.append(args))  # fmt: skip
     assert [s.case.name for s in scores] == ["keystroke", "usenet1"]  # the order of STREAMS, whoever ended first
     inline = bench_backtest(ROOT, streams=["usenet1"], policies=["never", "periodic"], jobs=1)
     assert scores[1].result.policies["periodic"].value == inline[0].result.policies["periodic"].value
+    assert list(scores[1].result.policies) == ["ctml", "never", "periodic"]  # ctml and the baselines: two tasks
+    assert scores[1].result.policies["ctml"].via_server
     assert {(name, stage) for name, stage, *_ in seen} >= {("usenet1", "queued"), ("usenet1", "done"),
-                                                          ("keystroke", "queued"), ("keystroke", "done")}  # fmt: skip
+                                                          ("usenet1 baselines", "done"), ("keystroke", "done")}  # fmt: skip

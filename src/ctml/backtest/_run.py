@@ -217,8 +217,15 @@ def run_backtest(
                 results[policy] = refit_every("periodic", stream, estimator, warmup=warmup, every=max(50, n // 50),
                                               span=span_rows, delay=delay)  # fmt: skip
             elif policy == "always":
-                results[policy] = refit_every("always", stream, estimator, warmup=warmup, every=every,
-                                              span=span if isinstance(span, int) else None, delay=delay)  # fmt: skip
+                always_span = span if isinstance(span, int) else None
+                same = results.get("periodic")
+                if same is not None and every == max(50, n // 50) and always_span == span_rows:
+                    # the same schedule on the same rows as periodic (the default window): the same fits, not
+                    # computed twice
+                    results[policy] = replace(same, name="always", notes=(*same.notes, "the same fits as periodic"))
+                else:
+                    results[policy] = refit_every("always", stream, estimator, warmup=warmup, every=every,
+                                                  span=always_span, delay=delay)  # fmt: skip
             else:
                 found = arf(stream, warmup=warmup, delay=delay, seed=config.seed)
                 if found is None:

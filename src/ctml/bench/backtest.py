@@ -22,7 +22,7 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
-from ctml.backtest import BacktestConfig, BacktestResult, run_backtest
+from ctml.backtest import POLICIES, BacktestConfig, BacktestResult, run_backtest
 from ctml.bench._markdown import write_section
 from ctml.errors import ConfigError
 from ctml.types import JSONObject
@@ -200,22 +200,57 @@ def bench_backtest(
     config = BacktestConfig(label_delay_share=label_delay_share, bare_cost=bare_cost)
     if policies:
         config = replace(config, policies=tuple(policies))
-    tasks = [(case, datasets / case.file, config) for case in chosen]
     report = progress or (lambda *_: None)
-    for case in chosen:
-        report(case.name, "queued", 0, 0)
     if jobs == 1:
-        results = {case.name: _one(case, path, cfg, report) for case, path, cfg in tasks}
+        for case in chosen:
+            report(case.name, "queued", 0, 0)
+        results = {case.name: _one(case, datasets / case.file, config, report) for case in chosen}
     else:
-        results = _parallel(tasks, jobs, report)
+        results = _parallel([_Task(case, datasets / case.file, config) for case in chosen], jobs, report)
     return [StreamScore(case, results[case.name]) for case in chosen]
 
 
-def _one(case: StreamCase, path: Path, config: BacktestConfig, report: Progress) -> BacktestResult:
+@dataclass(frozen=True)
+class _Task:
+    """One stream's backtest, or one part of it: in parallel runs ctml's replay and the baselines of a stream
+    are separate tasks (each as long as the other on the largest streams), merged when both are done."""
+
+    case: StreamCase
+    path: Path
+    config: BacktestConfig
+    part: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.case.name if not self.part else f"{self.case.name} {self.part}"
+
+    def split(self) -> list[_Task]:
+        mine = tuple(p for p in self.config.policies if p.startswith("ctml"))
+        others = tuple(p for p in self.config.policies if not p.startswith("ctml"))
+        if not mine or not others:
+            return [self]
+        baselines = replace(self.config, policies=others, bare_cost=False)
+        return [replace(self, config=replace(self.config, policies=mine)),
+                replace(self, config=baselines, part="baselines")]  # fmt: skip
+
+
+def _merge(parts: list[BacktestResult]) -> BacktestResult:
+    """A stream's results from its parts: every policy in the order a single run reports them."""
+    found = {name: result for part in parts for name, result in part.policies.items()}
+    policies = {name: found[name] for name in POLICIES if name in found}
+    notes = tuple(dict.fromkeys(note for part in parts for note in part.notes))
+    return replace(parts[0], policies=policies, notes=notes)
+
+
+def _one(
+    case: StreamCase, path: Path, config: BacktestConfig, report: Progress, *, name: str | None = None
+) -> BacktestResult:
     cfg = replace(config, every=case.every, limit=case.limit, drop=case.drop)
-    rows = _Rows(case.name, report)
+    rows = _Rows(name or case.name, report)
+    if not any(p.startswith("ctml") for p in cfg.policies):
+        report(rows.name, "baselines", 0, 0)
     result = run_backtest(path, case.target, config=cfg, progress=rows)
-    report(case.name, "done", rows.total, rows.total)
+    report(rows.name, "done", rows.total, rows.total)
     return result
 
 
@@ -233,30 +268,31 @@ class _Rows:
         self.report(self.name, "ctml" if done < total else "baselines", done, total)
 
 
-def _parallel(
-    tasks: list[tuple[StreamCase, Path, BacktestConfig]], jobs: int, report: Progress
-) -> dict[str, BacktestResult]:
-    """Each stream in a worker process (spawned: no threads or locks inherited), their progress through a queue."""
+def _parallel(tasks: list[_Task], jobs: int, report: Progress) -> dict[str, BacktestResult]:
+    """Each task in a worker process (spawned: no threads or locks inherited), the costliest first, their
+    progress through a queue; a stream's parts merged."""
     context = multiprocessing.get_context("spawn")
-    results: dict[str, BacktestResult] = {}
+    parts: dict[str, list[BacktestResult]] = {}
+    units = sorted((t for task in tasks for t in task.split()), key=lambda t: -t.case.cost)
+    for unit in units:
+        report(unit.name, "queued", 0, 0)
     with context.Manager() as manager:
         queue = manager.Queue()
-        order = sorted(tasks, key=lambda t: -t[0].cost)
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = {pool.submit(_worker, case, path, cfg, queue): case.name for case, path, cfg in order}
+            futures = {pool.submit(_worker, unit, queue): unit for unit in units}
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                 _drain(queue, report)
-                for future in done:
-                    results[futures[future]] = future.result()  # a stream's error is raised here, named by it
+                for future in done:  # a stream's error is raised here, named by it
+                    parts.setdefault(futures[future].case.name, []).append(future.result())
         _drain(queue, report)
-    return results
+    return {name: _merge(found) for name, found in parts.items()}
 
 
-def _worker(case: StreamCase, path: Path, config: BacktestConfig, queue: Any) -> BacktestResult:
+def _worker(unit: _Task, queue: Any) -> BacktestResult:
     with threadpool_limits(limits=1):
-        return _one(case, path, config, lambda *args: queue.put(args))
+        return _one(unit.case, unit.path, unit.config, lambda *args: queue.put(args), name=unit.name)
 
 
 def _drain(queue: Any, report: Progress) -> None:
