@@ -69,5 +69,5 @@ def test_streams_run_in_parallel_processes_and_report_progress() -> None:
     assert scores[1].result.policies["periodic"].value == inline[0].result.policies["periodic"].value
     assert list(scores[1].result.policies) == ["ctml", "never", "periodic"]  # ctml and the baselines: two tasks
     assert scores[1].result.policies["ctml"].via_server
-    assert {(name, stage) for name, stage, *_ in seen} >= {("usenet1", "queued"), ("usenet1", "done"),
-                                                          ("usenet1 baselines", "done"), ("keystroke", "done")}  # fmt: skip
+    stages = {(name, stage) for name, stage, *_ in seen}
+    assert stages >= {("usenet1", "queued"), ("usenet1", "done"), ("usenet1 baselines", "done"), ("keystroke", "done")}
