@@ -125,8 +125,9 @@ def _replay(
     first = reconcile(warmup)
     first_s = wall.monotonic() - began
     markers.clear()  # the first model is the warm-up's, as for every baseline
+    # snapshots exist for a restart, which a replay never has: a few per learner keep their code path exercised
     config = ServeConfig([AppSpec(app.name, controller.model)], poll_s=3600.0, log_capacity=1_000_000,
-                         snapshot_labels=max(1000, stream.rows // 10), snapshot_s=1e9)  # fmt: skip
+                         snapshot_labels=max(5000, stream.rows // 3), snapshot_s=1e9)  # fmt: skip
     server = ModelServer(config, ws.registry, clock=clock, router=Router(random.Random(seed)))
     began = wall.monotonic()
     server.start(wait=True)
