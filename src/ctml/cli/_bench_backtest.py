@@ -128,11 +128,13 @@ class _Board:
         self.clock = WallClock()
 
     def __enter__(self) -> _Board:
-        self.bar.__enter__()
+        if self.live:  # a live display holds back other output on its console until it stops
+            self.bar.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.bar.__exit__(None, None, None)
+        if self.live:
+            self.bar.__exit__(None, None, None)
 
     def report(self, name: str, stage: str, done: int, total: int) -> None:
         now = self.clock.monotonic()
