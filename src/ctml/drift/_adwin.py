@@ -163,7 +163,7 @@ class ADWIN:
     def _cuts(self, n0: float, n1: float, mean_gap: float) -> bool:
         confidence = math.log(2.0 * math.log(self.width_) / self.delta)
         harmonic = 1.0 / (n0 - self.min_window_length + 1.0) + 1.0 / (n1 - self.min_window_length + 1.0)
-        epsilon = (
-            math.sqrt(2.0 * harmonic * (self.variance_ / self.width_) * confidence) + 2.0 / 3.0 * confidence * harmonic
-        )
+        # the running variance is a sum of many small corrections: rounding can leave it a hair below zero
+        variance = max(0.0, self.variance_ / self.width_)
+        epsilon = math.sqrt(2.0 * harmonic * variance * confidence) + 2.0 / 3.0 * confidence * harmonic
         return abs(mean_gap) > epsilon
