@@ -329,7 +329,14 @@ def markdown_section(
     section of its own); ``seconds``: the command's wall time."""
     total = summary(scores)
     late = bool(label_delay_share)
-    labels = f"labels n x {label_delay_share:g} rows late" if late else "labels at once"
+    labels = "labels at once"
+    if label_delay_share:
+        per = 1.0 / label_delay_share
+        labels = (
+            f"labels n/{per:.0f} rows late"
+            if abs(per - round(per)) < 1e-9
+            else f"labels {label_delay_share:g}n rows late"
+        )
     took = "" if seconds is None else f" ({seconds / 60:.1f} min on this machine)"
 
     def met(key: str) -> str:
