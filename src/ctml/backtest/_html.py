@@ -121,15 +121,9 @@ def _time_split(result: BacktestResult) -> str:
     """ctml's wall time as one stacked bar (every version's predict, learn summed), with the bare cost of its
     candidates beside it when it was measured."""
     ctml = result.policies.get("ctml")
-    spent = None if ctml is None else ctml.details.get("time")
-    if ctml is None or not isinstance(spent, dict):
+    parts = {} if ctml is None else ctml.time_spent()
+    if ctml is None or not parts:
         return ""
-    parts: dict[str, float] = {}
-    for key, value in spent.items():
-        if key == "total" or not isinstance(value, int | float):
-            continue
-        name = key.rsplit(" v", 1)[0] if key.startswith(("predict v", "predict and learn v")) else key
-        parts[name] = parts.get(name, 0.0) + float(value)
     total = sum(parts.values()) or 1.0
     width = _W - _L - _R
     x = float(_L)

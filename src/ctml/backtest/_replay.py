@@ -137,7 +137,7 @@ def _replay(
         ws.close()
         summary = "; ".join(a.summary for a in first)
         raise ConfigError(f"ctml's first model on the warm-up rows was not served: {summary}. Check the gate.")
-    client = AsgiClient(server.app)
+    client = AsgiClient(server.app) if per_request else None  # the block path calls the server directly
     predictions: list[Any] = []
     ids: list[str] = []
     routes: dict[str, int] = {}
@@ -152,7 +152,7 @@ def _replay(
     try:
         for i in range(warmup, stream.rows, every):
             j = min(i + every, stream.rows)
-            if per_request:
+            if client is not None:
                 began = wall.monotonic()
                 labelled = _requests(client, server, app.name, stream, i, j, warmup, labelled, delay, request_rows,
                                      labels_per_window, clock, predictions, ids, routes, versions)  # fmt: skip
@@ -185,7 +185,8 @@ def _replay(
                 server.watcher.poll()
                 spend("model loads", began)
     finally:
-        client.close()
+        if client is not None:
+            client.close()
         server.stop()
         learned = {f"v{v}": s.learned for (_, _, v), s in sorted(server.learners.stats.items())}
     logged = ws.meta.predictions.count(app.name)
@@ -295,7 +296,7 @@ def _split(spent: dict[str, float], fits: list[JSONObject], total: float) -> JSO
             fit_s += float(seconds)
     out: dict[str, float] = {}
     for key, value in spent.items():
-        if key.startswith(("predict ", "learn ")):
+        if key.startswith("predict"):  # each candidate's predict vN, or predict and learn vN
             out[key] = value
     out["batch fits"] = fit_s
     out["log and store"] = (

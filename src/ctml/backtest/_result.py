@@ -38,6 +38,20 @@ class PolicyResult:
     notes: tuple[str, ...] = ()
     details: JSONObject = field(default_factory=dict)
 
+    def time_spent(self) -> dict[str, float]:
+        """Where a replay's wall time went (``details["time"]``), each part once: every version's ``predict vN``
+        summed as ``predict``, every ``predict and learn vN`` as ``predict and learn``; empty for a baseline."""
+        spent = self.details.get("time")
+        out: dict[str, float] = {}
+        if not isinstance(spent, dict):
+            return out
+        for key, value in spent.items():
+            if key == "total" or not isinstance(value, int | float):
+                continue
+            name = key.rsplit(" v", 1)[0] if key.startswith("predict") else key
+            out[name] = out.get(name, 0.0) + float(value)
+        return out
+
     @property
     def promotions(self) -> int:
         return sum(m.kind == "promote" for m in self.markers)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -94,23 +93,12 @@ def backtest(
         if isinstance(cost, dict) and overhead is not None:
             click.echo(f"{s.case.name}: ctml took {mine.seconds:.1f} s, its candidates alone {cost['total']:.1f} s "
                        f"(online learners test-then-train and the same batch fits): {overhead:.2f}x")  # fmt: skip
-        spent = mine.details.get("time")
-        if isinstance(spent, dict):
-            parts = ", ".join(f"{k} {v:.1f} s" for k, v in _grouped(spent).items())
+        spent = mine.time_spent()
+        if spent:
+            parts = ", ".join(f"{k} {v:.1f} s" for k, v in spent.items())
             click.echo(f"{s.case.name}: where ctml's time went: {parts}")
     if write is not None:
         click.echo(f"Wrote the backtest section of {write}.")
-
-
-def _grouped(spent: dict[str, Any]) -> dict[str, float]:
-    """The replay's time split with every version's predict and learn summed (``predict``, ``learn``)."""
-    out: dict[str, float] = {}
-    for key, value in spent.items():
-        if key == "total" or not isinstance(value, int | float):
-            continue
-        name = key.split(" v")[0] if key.startswith(("predict v", "learn v")) else key
-        out[name] = out.get(name, 0.0) + float(value)
-    return out
 
 
 class _Board:

@@ -89,7 +89,7 @@ class Block:
 @dataclass(frozen=True)
 class BlockAnswer:
     """Each row's prediction id, answer, route and answering version; the labels stored and the ids not known;
-    ``seconds``: where the time went (``predict vN``, ``learn vN``, ``log``, ``labels``, ``snapshots``)."""
+    ``seconds``: where the time went (``predict vN``, ``predict and learn vN``, ``log``, ``labels``, ``snapshots``)."""
 
     ids: list[str]
     predictions: list[JSON]
@@ -143,8 +143,9 @@ def answer_block(server: ModelServer, app: str, block: Block) -> BlockAnswer:
                 part.seconds = seconds[f"predict v{part.served.version}"] = wall.monotonic() - began
         began = wall.monotonic()
         _log(server, app, block, batches, ids, answering, parts)
+        matrices = {s.version: _matrix(s, block) for s in answering}  # once a version, not once a row
         for k, batch in enumerate(batches):
-            learners.remember(app, batch, _matrix(answering[k], block)[k : k + 1])
+            learners.remember(app, batch, matrices[answering[k].version][k : k + 1])
         seconds["log"] = wall.monotonic() - began
         began = wall.monotonic()
         mine = {ids[t]: v for t, v in stored.items() if isinstance(t, int)}
@@ -236,11 +237,11 @@ def _prior_labels(
     rows = server.learners.cached(app, new)
     missing = [t for t in new if t not in rows]
     if missing:  # evicted from this server's cache (or predicted by another process): read them from the log
+        routes = server.slots[app].routes
+        assert routes is not None
         for found in server.meta.predictions.arrived_ids(app, missing):
-            served = server.slots[app].routes
-            assert served is not None
             try:
-                rows[found.prediction_id] = served.champion.codec.matrix([found.inputs])[0]
+                rows[found.prediction_id] = routes.champion.codec.matrix([found.inputs])[0]
             except Exception:  # a row the champion's signature cannot read is not learned, as in /feedback
                 continue
     return first, stored, rows, result.unknown
